@@ -1,0 +1,38 @@
+"""nbgrader configuration for the TinyTorch course (read by nbgrader and by `tito`).
+
+The course directory is `nbgrader/`: `source/` is built from `src/` by
+`tito nbgrader generate`, students' work goes in `submitted/<student>/<module>/`.
+"""
+
+import os
+
+c = get_config()  # noqa: F821  (injected by traitlets when this file is loaded)
+
+c.CourseDirectory.course_id = "tinytorch"
+c.CourseDirectory.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nbgrader")
+
+# Instructor sources (.py with solutions) must never reach students.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py"]
+
+# Gradebook: a sqlite file in the course directory. Several graders working at once need
+# a server database: export TINYTORCH_GRADEBOOK_URL=postgresql://user@host/tinytorch
+_gradebook = os.environ.get("TINYTORCH_GRADEBOOK_URL")
+if _gradebook:
+    c.CourseDirectory.db_url = _gradebook
+
+# What a student sees where the solution was.
+c.ClearSolutions.code_stub = {
+    "python": (
+        "# YOUR CODE HERE: follow the TODO and APPROACH in the docstring above.\n"
+        'raise NotImplementedError("Not implemented yet: replace this line with your code")'
+    )
+}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A cell that runs longer than this is interrupted; grading carries on with the next.
+c.ExecutePreprocessor.timeout = 60
+c.Execute.timeout = 60
+
+# Graded cells that a student deleted are put back from the gradebook and graded.
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.create_student = True

@@ -1,0 +1,1 @@
+"""tito: the TinyTorch course tool (student, instructor and build commands)."""

@@ -1,0 +1,83 @@
+"""The course modules, discovered from the folder names in src/ (`NN_name/NN_name.py`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tito.errors import TitoError
+from tito.paths import Paths
+
+_FOLDER = re.compile(r"^(?P<number>\d\d)_(?P<name>[a-z][a-z0-9_]*)$")
+_DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+(?P<target>[\w.]+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Module:
+    number: str  # "03"
+    name: str  # "layers"
+    paths: Paths
+
+    @property
+    def slug(self) -> str:
+        return f"{self.number}_{self.name}"
+
+    @property
+    def source(self) -> Path:
+        return self.paths.src / self.slug / f"{self.slug}.py"
+
+    @property
+    def notebook_name(self) -> str:
+        return f"{self.name}.ipynb"
+
+    @property
+    def student_notebook(self) -> Path:
+        return self.paths.modules / self.slug / self.notebook_name
+
+    @property
+    def export_target(self) -> str:
+        """The dotted module inside tinytorch, from the source's `#| default_exp`."""
+        match = _DEFAULT_EXP.search(self.source.read_text(encoding="utf-8"))
+        if match is None:
+            raise TitoError(f"{self.source} has no '#| default_exp' line.")
+        return match["target"]
+
+    @property
+    def package_file(self) -> Path:
+        return self.paths.package.joinpath(*self.export_target.split(".")).with_suffix(".py")
+
+    @property
+    def import_name(self) -> str:
+        return f"tinytorch.{self.export_target}"
+
+    @property
+    def tests(self) -> Path:
+        return self.paths.tests / self.slug
+
+
+def discover(paths: Paths) -> list[Module]:
+    """All modules in src/, in course order."""
+    modules = []
+    for folder in sorted(paths.src.iterdir()) if paths.src.is_dir() else []:
+        match = _FOLDER.match(folder.name)
+        if match and (folder / f"{folder.name}.py").is_file():
+            modules.append(Module(match["number"], match["name"], paths))
+    return modules
+
+
+def resolve(paths: Paths, name: str) -> Module:
+    """Find a module by `03_layers`, `03`, `3` or `layers`."""
+    modules = discover(paths)
+    wanted = name.strip().lower()
+    for module in modules:
+        if wanted in (module.slug, module.number, module.name) or (
+            wanted.isdigit() and int(wanted) == int(module.number)
+        ):
+            return module
+    known = ", ".join(module.slug for module in modules) or "none"
+    raise TitoError(f"Unknown module '{name}'.", f"Known modules: {known}. Try `tito module list`.")
+
+
+def prerequisites(paths: Paths, module: Module) -> list[Module]:
+    return [other for other in discover(paths) if other.number < module.number]
