@@ -36,3 +36,6 @@ c.Execute.timeout = 60
 # Graded cells that a student deleted are put back from the gradebook and graded.
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.create_student = True
+
+# Grading kernels: no history file, and no start-up log lines on the grader's terminal.
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]

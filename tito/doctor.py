@@ -1,0 +1,54 @@
+"""`tito system doctor`: is this environment ready for the course, and how to fix it."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass
+
+from tito import notebooks
+from tito.paths import Paths
+from tito.registry import discover
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+TOOL_PACKAGES = ["numpy", "jupytext", "nbgrader", "nbdev", "nbclient", "nbformat", "ipykernel",
+                 "jupyterlab", "rich", "pytest"]
+
+
+def run_checks(paths: Paths) -> list[Check]:
+    from tito.student import importable
+
+    checks = [Check("Python ≥ 3.10", sys.version_info >= (3, 10), sys.version.split()[0],
+                    "Install Python 3.10 or newer and recreate the virtual environment.")]
+    for package in TOOL_PACKAGES:
+        found = importlib.util.find_spec(package) is not None
+        checks.append(Check(f"package {package}", found, "installed" if found else "missing",
+                            'pip install -e ".[dev]"'))
+    checks.append(_kernel_check())
+    for module in discover(paths):
+        problem = importable(paths, module)
+        checks.append(Check(f"import {module.import_name}", not problem, problem or "ok",
+                            f"tito module reset {module.slug} --package"))
+    return checks
+
+
+def _kernel_check() -> Check:
+    name = notebooks.kernel_name()
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    except ImportError:
+        return Check(f"Jupyter kernel '{name}'", False, "jupyter_client missing", 'pip install -e ".[dev]"')
+    try:
+        spec = KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        return Check(f"Jupyter kernel '{name}'", False, "not installed",
+                     f"python -m ipykernel install --user --name {name}")
+    return Check(f"Jupyter kernel '{name}'", True, spec.argv[0])

@@ -1,0 +1,197 @@
+"""What the student commands do; the CLI only parses arguments and prints."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tito import export, grading, notebooks, progress
+from tito.errors import TitoError
+from tito.fileops import atomic_write_text, backup_file
+from tito.paths import Paths
+from tito.registry import Module, discover, prerequisites
+
+
+@dataclass
+class ModuleStatus:
+    module: Module
+    state: str  # "not started" | "in progress" | "completed"
+    score: float | None
+    max_score: float | None
+
+
+def status(paths: Paths) -> list[ModuleStatus]:
+    done = progress.load(paths)
+    rows = []
+    for module in discover(paths):
+        entry = done.get(module.slug, {})
+        if entry.get("completed"):
+            state = "completed"
+        elif module.student_notebook.exists():
+            state = "in progress"
+        else:
+            state = "not started"
+        rows.append(ModuleStatus(module, state, entry.get("score"), entry.get("max_score")))
+    return rows
+
+
+def _child_environment(paths: Paths) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(paths.root), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def importable(paths: Paths, module: Module) -> str:
+    """'' if the module's package file imports cleanly, else the error's last line."""
+    if not module.package_file.is_file():
+        return f"{module.package_file.relative_to(paths.root)} does not exist"
+    result = subprocess.run([sys.executable, "-c", f"import {module.import_name}"], cwd=paths.root,
+                            env=_child_environment(paths), capture_output=True, text=True)
+    if result.returncode == 0:
+        return ""
+    lines = result.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit code {result.returncode}"
+
+
+def check_prerequisites(paths: Paths, module: Module) -> None:
+    for earlier in prerequisites(paths, module):
+        problem = importable(paths, earlier)
+        if problem:
+            raise TitoError(
+                f"{module.slug} needs {earlier.slug}, but {earlier.import_name} cannot be imported: {problem}",
+                f"Finish it with `tito module complete {earlier.slug}`, or restore the reference "
+                f"build with `tito module reset {earlier.slug} --package`.",
+            )
+
+
+def fresh_notebook(module: Module):
+    return notebooks.student_version(notebooks.read_source(module))
+
+
+def start(paths: Paths, module: Module) -> tuple[Path, bool]:
+    """Create the student's notebook if missing; returns (path, created). Never overwrites."""
+    check_prerequisites(paths, module)
+    path = module.student_notebook
+    if path.exists():
+        return path, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = notebooks.dumps(fresh_notebook(module)).encode("utf-8")
+    # O_EXCL: if the file appeared meanwhile, we still do not overwrite it.
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return path, False
+    with os.fdopen(descriptor, "wb") as stream:
+        stream.write(payload)
+    return path, True
+
+
+def lab_command(path: Path) -> list[str]:
+    command = [sys.executable, "-m", "jupyter", "lab", str(path)]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    return command
+
+
+def _load_for_grading(paths: Paths, module: Module):
+    notebook = notebooks.load(module.student_notebook, module)
+    missing = notebooks.missing_graded_cells(notebook, notebooks.read_source(module))
+    return notebook, missing
+
+
+def test(paths: Paths, module: Module, reference: bool = False) -> grading.GradeReport:
+    """Grade the student's notebook (or the reference solution) with the nbgrader engine."""
+    if reference:
+        notebook = grading.nbgrader_source(module)
+        report = grading.grade_notebook(module, paths, notebook, student="reference")
+        report.flags = [f for f in report.flags if not f.startswith("locked cell edited")]
+        return report
+    notebook, missing = _load_for_grading(paths, module)
+    report = grading.grade_notebook(module, paths, notebook)
+    if missing:
+        report.flags.append(
+            f"graded cells deleted from your notebook: {', '.join(missing)} "
+            f"(restored for grading; `tito module reset {module.slug}` gives a fresh copy after a backup)"
+        )
+    progress.record(paths, module.slug, score=report.score, max_score=report.max_score)
+    return report
+
+
+def passes(report: grading.GradeReport) -> bool:
+    """Full marks, with no deleted or edited graded cells."""
+    tampering = any(f.startswith(("locked cell edited", "cells missing", "graded cells deleted"))
+                    for f in report.flags)
+    return report.full_marks and not tampering
+
+
+@dataclass
+class CompleteResult:
+    report: grading.GradeReport
+    exported: bool
+    package_file: Path
+    pytest_output: str = ""
+
+
+def complete(paths: Paths, module: Module) -> CompleteResult:
+    """Grade the student's notebook; only at full marks export *their* code into the
+    package, run the module's tests against it, and record progress."""
+    check_prerequisites(paths, module)
+    notebook, _ = _load_for_grading(paths, module)
+    report = test(paths, module)
+    target = module.package_file
+    if not passes(report):
+        return CompleteResult(report, False, target)
+    candidate = export.student_build(notebook, module)
+    previous = target.read_bytes() if target.exists() else None
+    if previous is not None:
+        backup_file(target, paths.backups / module.slug)
+    atomic_write_text(target, candidate)
+    passed, output = run_module_tests(paths, module)
+    if not passed:
+        if previous is not None:
+            atomic_write_text(target, previous.decode("utf-8"))
+        else:
+            target.unlink()
+        return CompleteResult(report, False, target, output)
+    progress.record(paths, module.slug, completed=True, score=report.score, max_score=report.max_score)
+    return CompleteResult(report, True, target, output)
+
+
+def run_module_tests(paths: Paths, module: Module) -> tuple[bool, str]:
+    if not module.tests.is_dir():
+        return True, f"(no tests in {module.tests.relative_to(paths.root)})"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(module.tests)],
+        cwd=paths.root, env=_child_environment(paths), capture_output=True, text=True,
+    )
+    return result.returncode == 0, (result.stdout + result.stderr).strip()
+
+
+@dataclass
+class ResetResult:
+    notebook: Path
+    notebook_backup: Path | None
+    package_backup: Path | None = None
+    package_restored: bool = False
+
+
+def reset(paths: Paths, module: Module, package: bool = False) -> ResetResult:
+    """Back up the student's notebook, then write a fresh copy (and the reference package
+    file with `package`, after backing up theirs)."""
+    path = module.student_notebook
+    backup = backup_file(path, paths.backups / module.slug) if path.exists() else None
+    notebooks.write(fresh_notebook(module), path)
+    result = ResetResult(path, backup)
+    if package:
+        target = module.package_file
+        if target.exists():
+            result.package_backup = backup_file(target, paths.backups / module.slug)
+        atomic_write_text(target, export.reference_build(module))
+        result.package_restored = True
+        data = progress.load(paths).get(module.slug, {})
+        if data.get("completed"):
+            progress.record(paths, module.slug, completed=False)
+    return result
