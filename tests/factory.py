@@ -1,0 +1,55 @@
+"""Synthetic student notebooks built from the real sources: solved, partly solved, broken."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from tito import notebooks
+from tito.paths import Paths
+from tito.registry import resolve
+
+
+def module(root: Path, name: str = "03_layers"):
+    return resolve(Paths(root), name)
+
+
+def fresh(root: Path, name: str = "03_layers"):
+    """The student notebook exactly as `tito module start` creates it."""
+    return notebooks.student_version(notebooks.read_source(module(root, name)))
+
+
+def solved(root: Path, name: str = "03_layers", only: set[str] | None = None, marker: str = ""):
+    """A student notebook whose solution cells hold the reference code (all, or `only`)."""
+    source = {notebooks.grade_id(c): c for c in notebooks.read_source(module(root, name)).cells}
+    notebook = fresh(root, name)
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and (only is None or meta["grade_id"] in only):
+            cell.source = source[meta["grade_id"]].source + (f"\n\n# {marker}\n" if marker else "")
+    return notebook
+
+
+def cell(notebook, grade_id: str):
+    return next(c for c in notebook.cells if notebooks.grade_id(c) == grade_id)
+
+
+def without(notebook, grade_id: str):
+    notebook = copy.deepcopy(notebook)
+    notebook.cells = [c for c in notebook.cells if notebooks.grade_id(c) != grade_id]
+    return notebook
+
+
+def edit(notebook, grade_id: str, old: str, new: str):
+    """Replace `old` by `new` in one cell (which must contain it)."""
+    notebook = copy.deepcopy(notebook)
+    target = cell(notebook, grade_id)
+    assert old in target.source, f"{old!r} not in {grade_id}"
+    target.source = target.source.replace(old, new, 1)
+    return notebook
+
+
+def write(notebook, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    notebooks.write(notebook, path)
+    return path

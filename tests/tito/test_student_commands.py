@@ -1,0 +1,212 @@
+"""The student commands, run as a student would (`python -m tito ...`) in repository copies."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+from conftest import run_tito, tito_env
+from factory import edit, fresh, solved, without, write
+
+LAYERS = "modules/03_layers/layers.ipynb"
+PACKAGE = "tinytorch/core/layers.py"
+
+
+def _no_traceback(result):
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+
+
+# -- no kernel needed ---------------------------------------------------------------------
+def test_list_shows_every_module_and_state(repo):
+    result = run_tito(repo, "module", "list", check=True)
+    for slug in ("01_tensor", "02_activations", "03_layers"):
+        assert slug in result.stdout
+    assert result.stdout.count("not started") == 3
+    write(fresh(repo), repo / LAYERS)
+    assert "in progress" in run_tito(repo, "module", "status", check=True).stdout
+
+
+@pytest.mark.parametrize("name", ["03_layers", "03", "3", "layers"])
+def test_module_names_are_accepted_in_every_form(repo, name):
+    result = run_tito(repo, "module", "start", name, "--no-lab", check=True)
+    assert "Created modules/03_layers/layers.ipynb" in result.stdout
+
+
+def test_unknown_module_is_a_clear_error(repo):
+    result = run_tito(repo, "module", "test", "99_magic")
+    assert result.returncode == 1
+    assert "Unknown module '99_magic'" in result.stderr and "03_layers" in result.stderr
+    _no_traceback(result)
+
+
+def test_debug_shows_the_traceback(repo):
+    result = run_tito(repo, "--debug", "module", "test", "99_magic")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_start_creates_a_solution_free_notebook_and_never_overwrites(repo):
+    run_tito(repo, "module", "start", "03_layers", "--no-lab", check=True)
+    path = repo / LAYERS
+    text = path.read_text()
+    assert "### BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+    assert "seen.add(id(tensor))" not in text and "weight *= np.float32(scale)" not in text
+    assert "NotImplementedError" in text
+    path.write_text(text.replace("YOUR CODE HERE", "MY OWN WORK"))
+    edited = path.read_bytes()
+    result = run_tito(repo, "module", "start", "03_layers", "--no-lab", check=True)
+    assert "left as it is" in result.stdout and path.read_bytes() == edited
+
+
+def test_start_checks_prerequisites(repo):
+    (repo / "tinytorch/core/activations.py").unlink()
+    result = run_tito(repo, "module", "start", "03_layers", "--no-lab")
+    assert result.returncode == 1 and "needs 02_activations" in result.stderr
+    assert "tito module complete 02_activations" in result.stderr
+    assert not (repo / LAYERS).exists()
+    _no_traceback(result)
+
+
+def test_corrupt_notebook_is_reported_and_left_alone(repo):
+    path = repo / LAYERS
+    path.parent.mkdir(parents=True)
+    path.write_text('{"cells": [ this is not json')
+    before = path.read_bytes()
+    package = (repo / PACKAGE).read_bytes()
+    for command in ("test", "complete"):
+        result = run_tito(repo, "module", command, "03_layers")
+        assert result.returncode == 1 and "not a valid notebook" in result.stderr
+        assert "tito module reset 03_layers" in result.stderr
+        _no_traceback(result)
+    assert path.read_bytes() == before and (repo / PACKAGE).read_bytes() == package
+
+
+def test_missing_kernel_is_a_clear_error(repo):
+    write(fresh(repo), repo / LAYERS)
+    env = tito_env(repo) | {"TITO_KERNEL_NAME": "no-such-kernel"}
+    result = run_tito(repo, "module", "test", "03_layers", env=env)
+    assert result.returncode == 1 and "kernel 'no-such-kernel'" in result.stderr
+    assert "ipykernel install" in result.stderr
+    _no_traceback(result)
+
+
+def test_reset_keeps_a_backup_and_restores_a_fresh_copy(repo):
+    path = write(fresh(repo), repo / LAYERS)
+    path.write_text(path.read_text().replace("YOUR CODE HERE", "HALF-DONE WORK"))
+    work = path.read_bytes()
+    result = run_tito(repo, "module", "reset", "03_layers", "--yes", check=True)
+    backups = list((repo / ".tito/backups/03_layers").glob("layers-*.ipynb"))
+    assert len(backups) == 1 and backups[0].read_bytes() == work
+    assert str(backups[0].relative_to(repo)) in result.stdout
+    assert b"HALF-DONE WORK" not in path.read_bytes()
+    assert nbformat.reads(path.read_text(), as_version=4).cells
+
+
+def test_reset_package_backs_up_the_students_build(repo):
+    write(fresh(repo), repo / LAYERS)
+    package = repo / PACKAGE
+    reference = package.read_bytes()
+    package.write_text("# a student's export\n")
+    run_tito(repo, "module", "reset", "03_layers", "--yes", "--package", check=True)
+    assert package.read_bytes() == reference
+    saved = list((repo / ".tito/backups/03_layers").glob("layers-*.py"))
+    assert [p.read_text() for p in saved] == ["# a student's export\n"]
+
+
+def test_src_export_check_detects_stale_files_and_export_fixes_them(repo):
+    assert run_tito(repo, "src", "export", "--check").returncode == 0
+    target = repo / "tinytorch/core/tensor.py"
+    target.write_text(target.read_text() + "# hand edit\n")
+    (repo / "tinytorch/core/activations.py").unlink()
+    result = run_tito(repo, "src", "export", "--check")
+    assert result.returncode == 1
+    assert "tinytorch/core/tensor.py" in result.stderr and "tinytorch/core/activations.py" in result.stderr
+    assert "layers.py" not in result.stderr
+    run_tito(repo, "src", "export", check=True)
+    assert run_tito(repo, "src", "export", "--check").returncode == 0
+
+
+def test_generation_is_deterministic(repo):
+    first = {p.name: p.read_bytes() for p in (repo / "tinytorch/core").glob("*.py")}
+    run_tito(repo, "src", "export", check=True)
+    assert first == {p.name: p.read_bytes() for p in (repo / "tinytorch/core").glob("*.py")}
+    assert nbformat.writes(fresh(repo)) == nbformat.writes(fresh(repo))
+    ids = [c.id for c in fresh(repo).cells]
+    assert "linear" in ids and "test-dropout" in ids and len(set(ids)) == len(ids)
+
+
+def test_doctor_reports_a_healthy_environment(repo):
+    result = run_tito(repo, "system", "doctor")
+    assert result.returncode == 0, result.stdout
+    assert "import tinytorch.core.layers" in result.stdout and "missing" not in result.stdout
+
+
+def test_doctor_says_how_to_fix_a_broken_package(repo):
+    (repo / "tinytorch/core/tensor.py").write_text("raise ImportError('broken on purpose')\n")
+    result = run_tito(repo, "system", "doctor")
+    assert result.returncode == 1 and "tito module reset 01_tensor --package" in result.stdout
+
+
+# -- with a real kernel -----------------------------------------------------------------------
+@pytest.mark.slow
+def test_test_scores_an_untouched_notebook_zero(repo):
+    run_tito(repo, "module", "start", "03_layers", "--no-lab", check=True)
+    result = run_tito(repo, "module", "test", "03_layers")
+    assert result.returncode == 1
+    assert "0/100" in result.stdout and result.stdout.count("NotImplementedError") == 6
+    progress = json.loads((repo / ".tito/progress.json").read_text())
+    assert progress["03_layers"]["score"] == 0
+
+
+@pytest.mark.slow
+def test_complete_exports_the_students_own_code_and_records_progress(repo):
+    write(solved(repo, marker="solved by student 4711"), repo / LAYERS)
+    result = run_tito(repo, "module", "complete", "03_layers")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "100/100" in result.stdout and "Completed 03_layers" in result.stdout
+    exported = (repo / PACKAGE).read_text()
+    assert "solved by student 4711" in exported and "BEGIN SOLUTION" not in exported
+    assert exported.startswith("# AUTOGENERATED from modules/03_layers/layers.ipynb")
+    progress = json.loads((repo / ".tito/progress.json").read_text())
+    assert progress["03_layers"]["completed"] is True and progress["03_layers"]["score"] == 100
+    assert "completed" in run_tito(repo, "module", "list", check=True).stdout
+
+
+@pytest.mark.slow
+def test_complete_on_a_partial_notebook_exports_nothing(repo):
+    write(solved(repo, only={"layer-base", "linear"}), repo / LAYERS)
+    package = (repo / PACKAGE).read_bytes()
+    result = run_tito(repo, "module", "complete", "03_layers")
+    assert result.returncode == 1
+    assert "40/100" in result.stdout and "nothing was exported" in result.stderr
+    assert (repo / PACKAGE).read_bytes() == package
+    assert not (repo / ".tito/progress.json").exists() or \
+        not json.loads((repo / ".tito/progress.json").read_text())["03_layers"].get("completed")
+
+
+@pytest.mark.slow
+def test_tampered_locked_cell_is_restored_and_flagged(repo):
+    notebook = solved(repo, only={"layer-base", "linear"})
+    notebook = edit(notebook, "test-dropout", "def test_unit_dropout():",
+                    "def test_unit_dropout():\n    return  # assert True")
+    write(notebook, repo / LAYERS)
+    result = run_tito(repo, "module", "test", "03_layers")
+    assert result.returncode == 1
+    assert "locked cell edited, restored: test-dropout" in result.stdout
+    assert "40/100" in result.stdout  # the real Dropout test ran, and failed
+
+
+@pytest.mark.slow
+def test_deleted_graded_cell_is_restored_for_grading_but_blocks_completion(repo):
+    write(without(solved(repo), "test-sequential"), repo / LAYERS)
+    package = (repo / PACKAGE).read_bytes()
+    result = run_tito(repo, "module", "complete", "03_layers")
+    assert result.returncode == 1
+    assert "graded cells deleted from your notebook: test-sequential" in result.stdout
+    assert (repo / PACKAGE).read_bytes() == package
+
+
+@pytest.mark.slow
+def test_reference_grades_full_marks(repo):
+    result = run_tito(repo, "module", "test", "03_layers", "--reference")
+    assert result.returncode == 0 and "100/100" in result.stdout
