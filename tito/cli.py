@@ -226,6 +226,11 @@ def cmd_nbgrader_autograde(args) -> int:
     elapsed = time.perf_counter() - started
     ui.console.print(ui.batch_table(reports, f"{module.slug}: {len(reports)} submission(s), "
                                              f"{elapsed:.1f} s ({elapsed / len(reports):.2f} s each)"))
+    if args.json:
+        from tito import grading
+        from tito.fileops import atomic_write_text
+
+        atomic_write_text(Path(args.json), grading.report_json(reports) + "\n")
     return 0
 
 
@@ -314,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     autograde.add_argument("module")
     autograde.add_argument("--student", help="grade only this student")
     autograde.add_argument("--jobs", type=int, help="parallel graders (default: 2 on large batches)")
+    autograde.add_argument("--json", metavar="FILE", help="also write every cell's score to FILE as JSON")
     autograde.set_defaults(func=cmd_nbgrader_autograde)
     feedback = nbgrader.add_parser("feedback", help="write HTML feedback for graded submissions")
     feedback.add_argument("module")
