@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 
 def calls_per_repeat(fn: Callable[[], object], target_seconds: float) -> int:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
@@ -199,6 +198,18 @@ def cmd_course_build(args) -> int:
     return 0 if all_full else 1
 
 
+def cmd_course_notebooks(args) -> int:
+    """Create every student notebook that is missing (never overwriting one), each checked
+    to hold no solution line of its source."""
+    from tito import student, ui
+
+    paths = _paths()
+    for module in _modules(paths, args.modules):
+        path, created = student.start(paths, module)
+        ui.console.print(f"{'[green]created[/]' if created else 'kept (already there)'} {_relative(paths, path)}")
+    return 0
+
+
 # -- nbgrader ------------------------------------------------------------------------------
 def cmd_nbgrader_generate(args) -> int:
     from tito import instructor, ui
@@ -309,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     build = course.add_parser("build", help="export the package, prepare notebooks, grade the reference")
     build.add_argument("modules", nargs="*")
     build.set_defaults(func=cmd_course_build)
+    prepare = course.add_parser("notebooks", help="create every missing student notebook (solution-free)")
+    prepare.add_argument("modules", nargs="*")
+    prepare.set_defaults(func=cmd_course_notebooks)
 
     nbgrader = groups.add_parser("nbgrader", help="instructor commands").add_subparsers(dest="command",
                                                                                          required=True)

@@ -1,4 +1,8 @@
-"""What the student commands do; the CLI only parses arguments and prints."""
+"""What the student commands do; the CLI only parses arguments and prints.
+
+The notebook and grading machinery (nbformat, jupytext, nbgrader) is imported inside the
+functions that need it, so that `tito module list` answers at once.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,16 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tito import export, grading, notebooks, progress
+from tito import progress
 from tito.errors import TitoError
 from tito.fileops import atomic_write_text, backup_file
 from tito.paths import Paths
 from tito.registry import Module, discover, prerequisites
+
+if TYPE_CHECKING:
+    from tito.grading import GradeReport
 
 
 @dataclass
@@ -68,6 +76,8 @@ def check_prerequisites(paths: Paths, module: Module) -> None:
 
 
 def fresh_notebook(module: Module):
+    from tito import notebooks
+
     return notebooks.student_version(notebooks.read_source(module))
 
 
@@ -78,6 +88,8 @@ def start(paths: Paths, module: Module) -> tuple[Path, bool]:
     if path.exists():
         return path, False
     path.parent.mkdir(parents=True, exist_ok=True)
+    from tito import notebooks
+
     payload = notebooks.dumps(fresh_notebook(module)).encode("utf-8")
     # O_EXCL: if the file appeared meanwhile, we still do not overwrite it.
     try:
@@ -97,13 +109,17 @@ def lab_command(path: Path) -> list[str]:
 
 
 def _load_for_grading(paths: Paths, module: Module):
+    from tito import notebooks
+
     notebook = notebooks.load(module.student_notebook, module)
     missing = notebooks.missing_graded_cells(notebook, notebooks.read_source(module))
     return notebook, missing
 
 
-def test(paths: Paths, module: Module, reference: bool = False) -> grading.GradeReport:
+def test(paths: Paths, module: Module, reference: bool = False) -> GradeReport:
     """Grade the student's notebook (or the reference solution) with the nbgrader engine."""
+    from tito import grading
+
     if reference:
         notebook = grading.nbgrader_source(module)
         report = grading.grade_notebook(module, paths, notebook, student="reference")
@@ -120,7 +136,7 @@ def test(paths: Paths, module: Module, reference: bool = False) -> grading.Grade
     return report
 
 
-def passes(report: grading.GradeReport) -> bool:
+def passes(report: GradeReport) -> bool:
     """Full marks, with no deleted or edited graded cells."""
     tampering = any(f.startswith(("locked cell edited", "cells missing", "graded cells deleted"))
                     for f in report.flags)
@@ -129,7 +145,7 @@ def passes(report: grading.GradeReport) -> bool:
 
 @dataclass
 class CompleteResult:
-    report: grading.GradeReport
+    report: GradeReport
     exported: bool
     package_file: Path
     pytest_output: str = ""
@@ -138,6 +154,8 @@ class CompleteResult:
 def complete(paths: Paths, module: Module) -> CompleteResult:
     """Grade the student's notebook; only at full marks export *their* code into the
     package, run the module's tests against it, and record progress."""
+    from tito import export
+
     check_prerequisites(paths, module)
     notebook, _ = _load_for_grading(paths, module)
     report = test(paths, module)
@@ -181,6 +199,8 @@ class ResetResult:
 def reset(paths: Paths, module: Module, package: bool = False) -> ResetResult:
     """Back up the student's notebook, then write a fresh copy (and the reference package
     file with `package`, after backing up theirs)."""
+    from tito import export, notebooks
+
     path = module.student_notebook
     backup = backup_file(path, paths.backups / module.slug) if path.exists() else None
     notebooks.write(fresh_notebook(module), path)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 
-from tito.grading import GradeReport
+if TYPE_CHECKING:
+    from tito.grading import GradeReport
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)

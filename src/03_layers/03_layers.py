@@ -524,8 +524,8 @@ if __name__ == "__main__":
 # `out_features` of the first layer to 512 doubles it to 401,920 parameters.
 #
 # Activations cost memory too, and they grow with the batch: at batch 32 the tensors
-# flowing through that network (32×784, 32×256, 32×128, 32×10 numbers) take 151,040 bytes,
-# about 148 KiB, on top of the weights. The next cell computes every number above from
+# flowing through that network (32×784, 32×256, 32×128, 32×10 numbers) take 150,784 bytes,
+# about 147 KiB, on top of the weights. The next cell computes every number above from
 # real layers.
 
 # %%
@@ -542,9 +542,9 @@ assert count_parameters(mlp_layers) == 235_146
 assert count_parameters(mlp_layers) * 4 == 940_584
 assert count_parameters([Linear(784, 512)]) == 401_920
 assert round(100 * 200_960 / 235_146) == 85
-assert 4 * 32 * (784 + 256 + 128 + 10) == 151_040 and round(151_040 / 1024) == 148
+assert 4 * 32 * (784 + 256 + 128 + 10) == 150_784 and round(150_784 / 1024) == 147
 assert (200_960 * 4, 32_896 * 4, 1_290 * 4) == (803_840, 131_584, 5_160)
-assert (803_840 / 1024, 131_584 / 1024, round(5_160 / 1024), 940_584 / 1024) == (785, 128.5, 5, 918.5)
+assert (803_840 / 1024, 131_584 / 1024, round(5_160 / 1024), round(940_584 / 1024, 1)) == (785, 128.5, 5, 918.5)
 assert round(784 * 256 * 4 / 1000) == 803  # "the 803 KB weight matrix" of the timing section
 print(f"784→256→128→10: {count_parameters(mlp_layers):,} parameters, "
       f"{count_parameters(mlp_layers) * 4:,} bytes")
@@ -1040,6 +1040,8 @@ memory_rows = analyze_layer_memory()
 # the course's benchmarks (`tinytorch.profiling`), and prints how it compares.
 
 # %%
+import os
+
 from tinytorch.profiling import measure_interleaved
 
 QUOTED_SAMPLES_PER_SECOND = {1: 800, 32: 10_000}
@@ -1079,7 +1081,8 @@ def analyze_layer_performance(batch_sizes=(1, 32, 128, 512), repeats=5, plot=Tru
     return results
 
 
-performance = analyze_layer_performance()
+# The autograder (nbgrader sets NBGRADER_EXECUTION) skips the plot: nobody would see it.
+performance = analyze_layer_performance(plot="NBGRADER_EXECUTION" not in os.environ)
 
 # %% [markdown]
 # Read the table: throughput climbs steeply from batch 1 to batch 32, because the fixed
