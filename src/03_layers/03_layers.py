@@ -334,6 +334,8 @@ class Linear(Layer):
 
     def _check_input(self, x) -> None:
         """Fail early, naming this layer, when `x` cannot go through it."""
+        if type(x) is Tensor and x.data.shape[-1:] == (self.in_features,):
+            return  # the common case, checked with as little Python as possible
         if not isinstance(x, Tensor):
             raise TypeError(f"{self!r} takes a Tensor, got {type(x).__name__}")
         if x.ndim == 0 or x.shape[-1] != self.in_features:
@@ -349,7 +351,7 @@ class Linear(Layer):
 
         APPROACH:
         1. `self._check_input(x)` (given) raises a clear error for bad input.
-        2. `output = np.matmul(x.data, self.weight.data)`: a new float32 array of shape
+        2. `output = x.data @ self.weight.data`: a new float32 array of shape
            `(..., out_features)`.
         3. If there is a bias, add it *in place*: `output += self.bias.data`.
         4. Return `Tensor(output, requires_grad=...)`: True if the input or the weight
@@ -367,12 +369,13 @@ class Linear(Layer):
         """
         ### BEGIN SOLUTION
         self._check_input(x)
-        output = np.matmul(x.data, self.weight.data)
+        output = x.data @ self.weight.data
         if output.dtype != np.float32:  # only for inputs created with another dtype
             output = output.astype(np.float32)
-        if self.bias is not None:
-            output += self.bias.data
-        return Tensor(output, requires_grad=x.requires_grad or self.weight.requires_grad)
+        bias = self.bias
+        if bias is not None:
+            output += bias.data
+        return Tensor(output, x.requires_grad or self.weight.requires_grad)
         ### END SOLUTION
 
     def parameters(self) -> list:

@@ -1,0 +1,1 @@
+"""Benchmarks: run as python -m benchmarks.layers / python -m benchmarks.grading."""
