@@ -20,13 +20,13 @@ def fresh(root: Path, name: str = "03_layers"):
 
 
 def solved(root: Path, name: str = "03_layers", only: set[str] | None = None, marker: str = ""):
-    """A student notebook whose solution cells hold the reference code (all, or `only`)."""
-    source = {notebooks.grade_id(c): c for c in notebooks.read_source(module(root, name)).cells}
-    notebook = fresh(root, name)
-    for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and (only is None or meta["grade_id"] in only):
-            cell.source = source[meta["grade_id"]].source + (f"\n\n# {marker}\n" if marker else "")
+    """A student notebook whose solution cells hold the reference code (all, or `only`),
+    each followed by a `marker` comment when given."""
+    notebook = notebooks.reference_submission(module(root, name), only)
+    if marker:
+        for cell in notebook.cells:
+            if cell.metadata.get("nbgrader", {}).get("solution"):
+                cell.source += f"\n\n# {marker}\n"
     return notebook
 
 

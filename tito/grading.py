@@ -10,6 +10,7 @@ uses a private scratch course directory holding one submission: their own notebo
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -366,12 +367,38 @@ def _autograded_errors(course: Path, module: Module, student: str) -> tuple[dict
 
 
 # -- the student's path ------------------------------------------------------------------------
+def prepared_course(module: Module, paths: Paths) -> Path:
+    """A generated nbgrader course for `module`, cached under .tito/ by the hash of what
+    generation depends on (the source, nbgrader_config.py, nbgrader's version), so that
+    a student's repeated `tito module test` skips the generate step."""
+    import nbgrader
+
+    source = nbgrader_source(module)
+    digest = hashlib.sha256()
+    for part in (notebooks.dumps(source), paths.nbgrader_config.read_text(encoding="utf-8"), nbgrader.__version__):
+        digest.update(part.encode("utf-8"))
+    cached = paths.state / "cache" / f"{module.slug}-{digest.hexdigest()[:16]}"
+    if not (cached / "release" / module.slug / module.notebook_name).is_file():
+        building = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        shutil.rmtree(building, ignore_errors=True)
+        generate(building, module, paths)
+        for stale in cached.parent.glob(f"{module.slug}-*"):
+            if stale.name != building.name:
+                shutil.rmtree(stale, ignore_errors=True)
+        try:
+            os.replace(building, cached)
+        except OSError:  # another tito got there first: use theirs
+            shutil.rmtree(building, ignore_errors=True)
+    return cached
+
+
 def grade_notebook(module: Module, paths: Paths, notebook: NotebookNode, student: str = "you") -> GradeReport:
-    """Grade one notebook exactly as `tito nbgrader autograde` would, in a scratch course."""
+    """Grade one notebook exactly as `tito nbgrader autograde` would, in a private copy of
+    the generated course."""
     scratch = paths.scratch / f"grade-{module.slug}-{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
     try:
-        generate(scratch, module, paths)
+        shutil.copytree(prepared_course(module, paths), scratch)
         target = submission_path(scratch, module, student)
         notebooks.write(notebook, target)
         (target.parent / "timestamp.txt").write_text("2026-01-01 00:00:00.000000 UTC\n")

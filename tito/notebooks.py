@@ -77,6 +77,18 @@ def student_version(source: NotebookNode) -> NotebookNode:
     return notebook
 
 
+def reference_submission(module: Module, only: set[str] | None = None) -> NotebookNode:
+    """The student notebook with the reference code in its solution cells (all of them, or
+    those whose grade_id is in `only`): a correct (or partly correct) submission."""
+    source = {grade_id(cell): cell for cell in read_source(module).cells}
+    notebook = student_version(read_source(module))
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and (only is None or meta["grade_id"] in only):
+            cell.source = source[meta["grade_id"]].source
+    return notebook
+
+
 def solution_lines(source: NotebookNode) -> set[str]:
     """Non-trivial lines found only inside solution or hidden-test blocks of the source."""
     inside_lines, outside_lines, inside = set(), set(), False

@@ -7,8 +7,10 @@ functions that need it, so that `tito module list` answers at once.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -153,39 +155,53 @@ class CompleteResult:
 
 def complete(paths: Paths, module: Module) -> CompleteResult:
     """Grade the student's notebook; only at full marks export *their* code into the
-    package, run the module's tests against it, and record progress."""
+    package and record progress, and only if the module's tests pass against that code.
+
+    The tests run on a sandbox copy of the package holding the student's build, alongside
+    the grading (both cores), so the real package file is replaced only when both pass.
+    """
     from tito import export
 
     check_prerequisites(paths, module)
     notebook, _ = _load_for_grading(paths, module)
-    report = test(paths, module)
-    target = module.package_file
-    if not passes(report):
-        return CompleteResult(report, False, target)
     candidate = export.student_build(notebook, module)
-    previous = target.read_bytes() if target.exists() else None
-    if previous is not None:
+    target = module.package_file
+    paths.state.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="complete-", dir=paths.state) as sandbox:
+        tests = _start_module_tests(paths, module, _sandbox_package(paths, module, candidate, Path(sandbox)))
+        try:
+            report = test(paths, module)
+        except BaseException:
+            tests.kill()
+            raise
+        if not passes(report):
+            tests.kill()
+            tests.communicate()
+            return CompleteResult(report, False, target)
+        output, _ = tests.communicate()
+    if tests.returncode not in (0, 5):  # 5: the module has no tests
+        return CompleteResult(report, False, target, output.strip())
+    if target.exists():
         backup_file(target, paths.backups / module.slug)
     atomic_write_text(target, candidate)
-    passed, output = run_module_tests(paths, module)
-    if not passed:
-        if previous is not None:
-            atomic_write_text(target, previous.decode("utf-8"))
-        else:
-            target.unlink()
-        return CompleteResult(report, False, target, output)
     progress.record(paths, module.slug, completed=True, score=report.score, max_score=report.max_score)
-    return CompleteResult(report, True, target, output)
+    return CompleteResult(report, True, target, output.strip())
 
 
-def run_module_tests(paths: Paths, module: Module) -> tuple[bool, str]:
-    if not module.tests.is_dir():
-        return True, f"(no tests in {module.tests.relative_to(paths.root)})"
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(module.tests)],
-        cwd=paths.root, env=_child_environment(paths), capture_output=True, text=True,
+def _sandbox_package(paths: Paths, module: Module, candidate: str, sandbox: Path) -> Path:
+    """A copy of the tinytorch package with the student's build in place of the module."""
+    shutil.copytree(paths.package, sandbox / "tinytorch", ignore=shutil.ignore_patterns("__pycache__"))
+    (sandbox / module.package_file.relative_to(paths.root)).write_text(candidate, encoding="utf-8")
+    return sandbox
+
+
+def _start_module_tests(paths: Paths, module: Module, package_root: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(package_root), str(paths.root)]))
+    tests = module.tests if module.tests.is_dir() else paths.tests / "__no_tests__"
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        cwd=paths.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    return result.returncode == 0, (result.stdout + result.stderr).strip()
 
 
 @dataclass

@@ -999,7 +999,7 @@ if __name__ == "__main__":
 # sizes: doubling both sides of a layer quadruples it.
 
 # %%
-def analyze_layer_memory(configurations=((784, 256), (256, 128), (128, 10), (1024, 1024), (4096, 4096))):
+def analyze_layer_memory(configurations=((784, 256), (256, 128), (128, 10), (1024, 1024), (2048, 2048))):
     """Print and return the parameter memory of several Linear layers and stacks."""
     print(f"{'layer':>22} {'weights':>12} {'bias':>10} {'total':>12}")
     rows = []
