@@ -42,6 +42,8 @@ def batch_table(reports: list[GradeReport], title: str) -> Table:
     table.add_column("flags")
     for report in reports:
         failed = ", ".join(c.grade_id for c in report.cells if not c.passed) or "—"
+        if not report.graded:
+            failed = "(not graded)"
         table.add_row(report.student, f"{report.score:g}/{report.max_score:g}", failed,
                       "; ".join(report.flags) or "—")
     return table
