@@ -43,6 +43,7 @@ def read_source(module: Module) -> NotebookNode:
     )
     for index, cell in enumerate(notebook.cells):
         cell.id = grade_id(cell) or f"cell-{index:03d}"
+        cell.metadata.pop("lines_to_next_cell", None)  # a jupytext layout hint for the .py only
     return notebook
 
 

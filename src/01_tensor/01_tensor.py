@@ -33,6 +33,13 @@
 #| export
 import numpy as np
 
+
+# %%
+# Each test cell prints one line: ✅ when its checks pass, ❌ with the reason when not.
+from tito.inline import short_failures
+
+short_failures()
+
 # %% [markdown]
 # ## Why a Tensor class?
 #

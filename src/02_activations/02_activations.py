@@ -31,6 +31,13 @@ import numpy as np
 
 from tinytorch.core.tensor import Tensor
 
+
+# %%
+# Each test cell prints one line: ✅ when its checks pass, ❌ with the reason when not.
+from tito.inline import short_failures
+
+short_failures()
+
 # %% [markdown]
 # ## Why non-linearity?
 #

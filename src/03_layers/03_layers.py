@@ -49,6 +49,13 @@ import numpy as np
 from tinytorch.core.activations import ReLU, Sigmoid  # noqa: F401  (re-exported for convenience)
 from tinytorch.core.tensor import Tensor
 
+
+# %%
+# Each test cell prints one line: ✅ when its checks pass, ❌ with the reason when not.
+from tito.inline import short_failures
+
+short_failures()
+
 # %% [markdown]
 # ## What is a layer?
 #

@@ -10,7 +10,7 @@ import numpy as np
 
 from tinytorch.core.tensor import Tensor
 
-# %% src/02_activations/02_activations.py #cell-003
+# %% src/02_activations/02_activations.py #cell-004
 class Activation:
     """Base class: an element-wise function with no parameters."""
 
