@@ -117,9 +117,9 @@ def cmd_module_complete(args) -> int:
         ui.error(f"{module.slug} is not complete: nothing was exported, {target} is unchanged.",
                  "Fix the failing cells above, run `tito module test " + module.slug + "`, then try again.")
     else:
-        ui.error(f"Your code reached full marks but the package tests in "
-                 f"{_relative(paths, module.tests)} fail against it; {target} was restored.",
-                 "Read the failures below and fix your notebook.")
+        ui.error(f"Your notebook has full marks, but the package tests in {_relative(paths, module.tests)} "
+                 f"fail against your code; nothing was exported, {target} is unchanged.",
+                 "Read the failures below, fix your notebook, and run complete again.")
         ui.errors.print(result.pytest_output[-3000:])
     return 1
 

@@ -196,11 +196,13 @@ def _sandbox_package(paths: Paths, module: Module, candidate: str, sandbox: Path
 
 
 def _start_module_tests(paths: Paths, module: Module, package_root: Path) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(package_root), str(paths.root)]))
+    # `python -m` puts the working directory first on sys.path: it must be the sandbox, or
+    # the checkout's own tinytorch would shadow the student's build.
+    env = dict(os.environ, PYTHONPATH=str(package_root))
     tests = module.tests if module.tests.is_dir() else paths.tests / "__no_tests__"
     return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
-        cwd=paths.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(paths.root), str(tests)],
+        cwd=package_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
 

@@ -362,7 +362,7 @@ class Linear(Layer):
            `(..., out_features)`.
         3. If there is a bias, add it *in place*: `output += self.bias.data`.
         4. Return `Tensor(output, requires_grad=...)`: True if the input or the weight
-           requires grad.
+           requires grad. (Tensor makes any other dtype float32.)
 
         EXAMPLE:
         >>> layer = Linear(3, 2)
@@ -377,8 +377,6 @@ class Linear(Layer):
         ### BEGIN SOLUTION
         self._check_input(x)
         output = x.data @ self.weight.data
-        if output.dtype != np.float32:  # only for inputs created with another dtype
-            output = output.astype(np.float32)
         bias = self.bias
         if bias is not None:
             output += bias.data

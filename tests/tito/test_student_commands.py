@@ -173,6 +173,20 @@ def test_complete_exports_the_students_own_code_and_records_progress(repo):
 
 
 @pytest.mark.slow
+def test_complete_runs_the_package_tests_on_the_students_build(repo):
+    # full marks in the notebook, but Dropout no longer names the Tensor it needs: tests/03_layers catches it
+    notebook = edit(solved(repo), "dropout", "        if not isinstance(x, Tensor):\n            raise TypeError("
+                    "f\"{self!r} takes a Tensor, got {type(x).__name__}\")\n", "")
+    write(notebook, repo / LAYERS)
+    package = (repo / PACKAGE).read_bytes()
+    result = run_tito(repo, "module", "complete", "03_layers")
+    assert result.returncode == 1 and "100/100" in result.stdout
+    assert "tests in tests/03_layers fail" in result.stderr
+    assert "test_dropout_rejects_non_tensor_and_reports" in result.stderr
+    assert (repo / PACKAGE).read_bytes() == package
+
+
+@pytest.mark.slow
 def test_complete_on_a_partial_notebook_exports_nothing(repo):
     write(solved(repo, only={"layer-base", "linear"}), repo / LAYERS)
     package = (repo / PACKAGE).read_bytes()
