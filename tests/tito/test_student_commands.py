@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import nbformat
 import pytest
@@ -224,3 +225,20 @@ def test_deleted_graded_cell_is_restored_for_grading_but_blocks_completion(repo)
 def test_reference_grades_full_marks(repo):
     result = run_tito(repo, "module", "test", "03_layers", "--reference")
     assert result.returncode == 0 and "100/100" in result.stdout
+
+
+def test_reset_asks_on_a_terminal_and_no_keeps_everything(repo):
+    import pexpect
+
+    path = write(fresh(repo), repo / LAYERS)
+    path.write_text(path.read_text().replace("YOUR CODE HERE", "WORK IN PROGRESS"))
+    before = path.read_bytes()
+    child = pexpect.spawn(sys.executable, ["-m", "tito", "module", "reset", "03_layers"], cwd=str(repo),
+                          env=tito_env(repo), encoding="utf-8", timeout=120)
+    child.expect(r"a backup is kept\)\? \[y/N\]")
+    child.sendline("n")
+    child.expect("Nothing changed")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1 and path.read_bytes() == before
+    assert not (repo / ".tito/backups").exists()
