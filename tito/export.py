@@ -16,8 +16,7 @@ from nbformat import NotebookNode
 
 from tito import notebooks
 from tito.fileops import atomic_write_text
-from tito.paths import Paths
-from tito.registry import Module, discover
+from tito.registry import Module
 
 _CELL_MARKER = re.compile(r"^# %% \S+ #(?P<cell>\S+)$")
 _MARKER_LINE = re.compile(r"^\s*#{3} (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
@@ -82,7 +81,3 @@ def export_reference(modules: list[Module], check: bool = False) -> list[ExportR
             atomic_write_text(target, wanted)
         results.append(ExportResult(target, changed))
     return results
-
-
-def all_modules(paths: Paths) -> list[Module]:
-    return discover(paths)

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import sys
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +102,10 @@ def _run(app) -> dict:
         app.log.removeHandler(handler)
     propagate, app.log.propagate = app.log.propagate, False
     try:
-        return capture_log(app)
+        with warnings.catch_warnings():  # nbgrader's own SQLAlchemy warnings say nothing to a user
+            warnings.filterwarnings("ignore", module=r"nbgrader\.")
+            warnings.filterwarnings("ignore", message=r".*not in session.*")
+            return capture_log(app)
     finally:
         app.log.propagate = propagate
         for handler in silenced:

@@ -8,11 +8,8 @@ autograde / feedback / export: nbgrader's own converters and CSV export plugin.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
-
-import nbformat
 
 from tito import grading, notebooks
 from tito.errors import TitoError
@@ -124,12 +121,3 @@ def export_csv(paths: Paths, destination: Path) -> Path:
         plugin.export(gradebook)
     os.replace(temporary, destination)
     return destination
-
-
-def release_copy(paths: Paths, module: Module) -> nbformat.NotebookNode:
-    _ensure_generated(paths, module)
-    return nbformat.read(paths.course / "release" / module.slug / module.notebook_name, as_version=4)
-
-
-def clean_scratch(paths: Paths) -> None:
-    shutil.rmtree(paths.scratch, ignore_errors=True)
