@@ -284,6 +284,12 @@ def cmd_system_doctor(args) -> int:
 
 
 # -- parser --------------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tito", description="TinyTorch course tool.")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
@@ -332,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     autograde = nbgrader.add_parser("autograde", help="grade every submission of a module")
     autograde.add_argument("module")
     autograde.add_argument("--student", help="grade only this student")
-    autograde.add_argument("--jobs", type=int, help="parallel graders (default: 2 on large batches)")
+    autograde.add_argument("--jobs", type=_positive_int, help="parallel graders (default: 2 on large batches)")
     autograde.add_argument("--json", metavar="FILE", help="also write every cell's score to FILE as JSON")
     autograde.set_defaults(func=cmd_nbgrader_autograde)
     feedback = nbgrader.add_parser("feedback", help="write HTML feedback for graded submissions")

@@ -112,6 +112,9 @@ def export_csv(paths: Paths, destination: Path) -> Path:
     from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
 
+    if not destination.parent.is_dir():
+        raise TitoError(f"Cannot write {destination}: the folder {destination.parent} does not exist.",
+                        "Create it first, or give --to a path in an existing folder.")
     config = grading.course_config(paths, paths.course)
     coursedir = grading._course_directory(config)
     temporary = destination.with_name(f".{destination.name}.tmp")

@@ -70,8 +70,13 @@ def student_version(source: NotebookNode) -> NotebookNode:
     resources: dict = {}
     steps = [LockCells, ClearSolutions, ClearOutput, CheckCellMetadata, ComputeChecksums,
              ClearHiddenTests, ClearMarkScheme, ComputeChecksums, CheckCellMetadata]
-    for step in steps:
-        notebook, resources = step(config=config).preprocess(notebook, resources)
+    try:
+        for step in steps:
+            notebook, resources = step(config=config).preprocess(notebook, resources)
+    except RuntimeError as error:  # nbgrader's word for a badly marked source cell
+        raise TitoError(f"nbgrader cannot strip the source: {error}",
+                        "Every ### BEGIN/END SOLUTION block must sit in a cell with "
+                        '"solution": true in its nbgrader header.') from error
     leaks = solution_leaks(source, notebook)
     if leaks:
         raise TitoError(f"Student notebook would contain solution lines: {leaks[:3]}")

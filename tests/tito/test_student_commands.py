@@ -242,3 +242,15 @@ def test_reset_asks_on_a_terminal_and_no_keeps_everything(repo):
     child.close()
     assert child.exitstatus == 1 and path.read_bytes() == before
     assert not (repo / ".tito/backups").exists()
+
+
+def test_instructor_commands_reject_bad_arguments_clearly(repo):
+    result = run_tito(repo, "nbgrader", "export", "--to", str(repo / "no-such-folder" / "grades.csv"))
+    assert result.returncode == 1 and "does not exist" in result.stderr
+    _no_traceback(result)
+    assert not (repo / "no-such-folder").exists()
+    result = run_tito(repo, "nbgrader", "autograde", "03_layers", "--jobs", "0")
+    assert result.returncode == 2 and "at least 1" in result.stderr
+    result = run_tito(repo, "nbgrader", "feedback", "03_layers")
+    assert result.returncode == 1 and "tito nbgrader generate 03_layers" in result.stderr
+    _no_traceback(result)
