@@ -110,24 +110,23 @@ def lab_command(path: Path) -> list[str]:
     return command
 
 
-def _load_for_grading(paths: Paths, module: Module):
-    from tito import notebooks
-
-    notebook = notebooks.load(module.student_notebook, module)
-    missing = notebooks.missing_graded_cells(notebook, notebooks.read_source(module))
-    return notebook, missing
-
-
 def test(paths: Paths, module: Module, reference: bool = False) -> GradeReport:
     """Grade the student's notebook (or the reference solution) with the nbgrader engine."""
-    from tito import grading
+    from tito import grading, notebooks
 
     if reference:
         notebook = grading.nbgrader_source(module)
         report = grading.grade_notebook(module, paths, notebook, student="reference")
         report.flags = [f for f in report.flags if not f.startswith("locked cell edited")]
         return report
-    notebook, missing = _load_for_grading(paths, module)
+    return _grade_own(paths, module, notebooks.load(module.student_notebook, module))
+
+
+def _grade_own(paths: Paths, module: Module, notebook) -> GradeReport:
+    """Grade a student's notebook already read, and record the score."""
+    from tito import grading, notebooks
+
+    missing = notebooks.missing_graded_cells(notebook, notebooks.read_source(module))
     report = grading.grade_notebook(module, paths, notebook)
     if missing:
         report.flags.append(
@@ -160,17 +159,17 @@ def complete(paths: Paths, module: Module) -> CompleteResult:
     The tests run on a sandbox copy of the package holding the student's build, alongside
     the grading (both cores), so the real package file is replaced only when both pass.
     """
-    from tito import export
+    from tito import export, notebooks
 
     check_prerequisites(paths, module)
-    notebook, _ = _load_for_grading(paths, module)
+    notebook = notebooks.load(module.student_notebook, module)  # read once: graded and exported alike
     candidate = export.student_build(notebook, module)
     target = module.package_file
     paths.state.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="complete-", dir=paths.state) as sandbox:
         tests = _start_module_tests(paths, module, _sandbox_package(paths, module, candidate, Path(sandbox)))
         try:
-            report = test(paths, module)
+            report = _grade_own(paths, module, notebook)
         except BaseException:
             tests.kill()
             raise
