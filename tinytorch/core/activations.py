@@ -41,19 +41,9 @@ class ReLU(Activation):
     def forward(self, x: Tensor) -> Tensor:
         """Return max(0, x) as a new float32 Tensor.
 
-        TODO: zero the negative numbers, keep the rest.
-
-        APPROACH:
-        1. Get the float32 array with `_float32(x)`.
-        2. Compute the element-wise maximum with 0.
-        3. Return it wrapped in a Tensor.
-
         EXAMPLE:
         >>> ReLU()(Tensor([-2.0, 0.0, 3.0]))
         Tensor([0., 0., 3.], shape=(3,), dtype=float32)
-
-        HINTS:
-        - `np.maximum(array, 0)` keeps float32 (a Python 0 does not promote).
         """
         return Tensor(np.maximum(_float32(x), 0))
 
@@ -64,20 +54,9 @@ class Sigmoid(Activation):
     def forward(self, x: Tensor) -> Tensor:
         """Return sigmoid(x) as a new float32 Tensor, stable for any input.
 
-        TODO: compute the sigmoid with the stable two-branch formula above.
-
-        APPROACH:
-        1. `data = _float32(x)`; `z = np.exp(-np.abs(data))`.
-        2. Where `data >= 0`, the result is `1 / (1 + z)`; elsewhere `z / (1 + z)`.
-        3. Return the result in a Tensor.
-
         EXAMPLE:
         >>> Sigmoid()(Tensor([-1000.0, 0.0, 1000.0]))
         Tensor([0. , 0.5, 1. ], shape=(3,), dtype=float32)
-
-        HINTS:
-        - `np.where(condition, a, b)` picks element by element.
-        - Use float32 constants (`np.float32(1)`) so nothing is promoted.
         """
         data = _float32(x)
         z = np.exp(-np.abs(data))
@@ -91,18 +70,9 @@ class Tanh(Activation):
     def forward(self, x: Tensor) -> Tensor:
         """Return tanh(x) as a new float32 Tensor.
 
-        TODO: apply the hyperbolic tangent.
-
-        APPROACH:
-        1. `data = _float32(x)`.
-        2. Return `Tensor(np.tanh(data))`.
-
         EXAMPLE:
         >>> Tanh()(Tensor([0.0, 100.0]))
         Tensor([0., 1.], shape=(2,), dtype=float32)
-
-        HINTS:
-        - Check the extremes: tanh(±100) must be exactly ±1, not NaN.
         """
         return Tensor(np.tanh(_float32(x)))
 
@@ -126,19 +96,9 @@ class GELU(Activation):
     def forward(self, x: Tensor) -> Tensor:
         """Return 0.5 * x * (1 + erf(x / sqrt(2))) as a new float32 Tensor.
 
-        TODO: implement GELU with the `_erf` helper.
-
-        APPROACH:
-        1. `data = _float32(x)`.
-        2. Compute `erf(data / sqrt(2))` with `_erf`.
-        3. Return `0.5 * data * (1 + that)` in a Tensor.
-
         EXAMPLE:
         >>> GELU()(Tensor([1.0]))
         Tensor([0.8413], shape=(1,), dtype=float32)
-
-        HINTS:
-        - `np.float32(1 / math.sqrt(2))` keeps the division in float32.
         """
         data = _float32(x)
         half = np.float32(0.5)
@@ -157,20 +117,9 @@ class Softmax(Activation):
     def forward(self, x: Tensor) -> Tensor:
         """Return softmax(x) along `self.dim` as a new float32 Tensor.
 
-        TODO: subtract the max, exponentiate, divide by the sum, all along `self.dim`.
-
-        APPROACH:
-        1. `data = _float32(x)`.
-        2. `shifted = data - data.max(axis=self.dim, keepdims=True)`.
-        3. `exps = np.exp(shifted)`.
-        4. Return `exps / exps.sum(axis=self.dim, keepdims=True)` in a Tensor.
-
         EXAMPLE:
         >>> Softmax()(Tensor([[1000.0, 1000.0]]))
         Tensor([[0.5, 0.5]], shape=(1, 2), dtype=float32)
-
-        HINTS:
-        - `keepdims=True` keeps the reduced dimension so the shapes broadcast.
         """
         data = _float32(x)
         exps = np.exp(data - data.max(axis=self.dim, keepdims=True))

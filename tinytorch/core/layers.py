@@ -20,52 +20,27 @@ class Layer:
     def forward(self, x, *args, **kwargs):
         """Compute the layer's output. Every subclass must override this.
 
-        TODO: raise NotImplementedError with a message that names the subclass.
-
-        APPROACH:
-        1. Get the name of the actual class with `type(self).__name__`.
-        2. Raise `NotImplementedError(f"{name} must implement forward(x)")`.
-
         EXAMPLE:
         >>> class Broken(Layer): pass
         >>> Broken().forward(None)
         NotImplementedError: Broken must implement forward(x)
-
-        HINTS:
-        - Naming the subclass tells the user which class is missing its forward.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
 
     def __call__(self, x, *args, **kwargs):
         """Make `layer(x)` mean `layer.forward(x)`.
 
-        TODO: delegate to `self.forward`, passing every argument through.
-
-        APPROACH:
-        1. Return `self.forward(x, *args, **kwargs)`.
-
         EXAMPLE:
         >>> dropout(x, training=False)   # the same as dropout.forward(x, training=False)
-
-        HINTS:
-        - Pass `*args` and `**kwargs` on, so `Dropout`'s `training=` argument still works.
         """
         return self.forward(x, *args, **kwargs)
 
     def parameters(self) -> list:
         """The trainable tensors of this layer (none, unless a subclass says otherwise).
 
-        TODO: return an empty list.
-
-        APPROACH:
-        1. Return `[]`: a new list each call, so callers may extend it safely.
-
         EXAMPLE:
         >>> Layer().parameters()
         []
-
-        HINTS:
-        - `Linear` overrides this with its weight and bias.
         """
         return []
 
@@ -107,30 +82,12 @@ class Linear(Layer):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None):
         """Create the weight (LeCun-initialised) and the bias (zeros, or None).
 
-        TODO: store the sizes, draw the weight, create the bias.
-
-        APPROACH:
-        1. Check and store both sizes with `_check_feature_count("in_features", ...)` and
-           `_check_feature_count("out_features", ...)`; check `rng` with `_check_rng(rng)`.
-        2. Draw a `(in_features, out_features)` matrix from N(0, 1): from
-           `np.random.standard_normal(shape)` when `rng` is None, otherwise from
-           `rng.standard_normal(shape, dtype=np.float32)`.
-        3. Multiply by `sqrt(1 / in_features)` and make it float32. Store it as
-           `self.weight = Tensor(..., requires_grad=True)`.
-        4. If `bias` is true, `self.bias` is a float32 zero Tensor of shape
-           `(out_features,)` with `requires_grad=True`; otherwise `self.bias = None`.
-
         EXAMPLE:
         >>> layer = Linear(784, 256)
         >>> layer.weight.shape, layer.bias.shape
         ((784, 256), (256,))
         >>> round(float(layer.weight.data.std()), 3)
         0.036
-
-        HINTS:
-        - `np.random.standard_normal` only draws float64: cast once with
-          `.astype(np.float32)`.
-        - `np.zeros(n, dtype=np.float32)` for the bias.
         """
         self.in_features = _check_feature_count("in_features", in_features)
         self.out_features = _check_feature_count("out_features", out_features)
@@ -163,25 +120,10 @@ class Linear(Layer):
     def forward(self, x: Tensor) -> Tensor:
         """Return x @ W + b for input of shape (..., in_features).
 
-        TODO: check the input, multiply by the weight, add the bias if there is one.
-
-        APPROACH:
-        1. `self._check_input(x)` (given) raises a clear error for bad input.
-        2. `output = x.data @ self.weight.data`: a new float32 array of shape
-           `(..., out_features)`.
-        3. If there is a bias, add it *in place*: `output += self.bias.data`.
-        4. Return `Tensor(output, requires_grad=...)`: True if the input or the weight
-           requires grad. (Tensor makes any other dtype float32.)
-
         EXAMPLE:
         >>> layer = Linear(3, 2)
         >>> layer.forward(Tensor([[1.0, 2.0, 3.0]])).shape
         (1, 2)
-
-        HINTS:
-        - `x.matmul(self.weight) + self.bias` gives the same numbers, but allocates the
-          output twice; adding in place into the fresh product saves a pass over memory.
-        - Broadcasting adds the `(out_features,)` bias to every row.
         """
         self._check_input(x)
         output = x.data @ self.weight.data
@@ -193,19 +135,10 @@ class Linear(Layer):
     def parameters(self) -> list:
         """The trainable tensors: `[weight, bias]`, or `[weight]` without a bias.
 
-        TODO: return the weight and, if present, the bias (the objects, not copies).
-
-        APPROACH:
-        1. Start with `[self.weight]`.
-        2. Append `self.bias` unless it is None.
-
         EXAMPLE:
         >>> layer = Linear(4, 2)
         >>> layer.parameters()[0] is layer.weight
         True
-
-        HINTS:
-        - An optimizer updates these objects in place: copies would never learn.
         """
         params = [self.weight]
         if self.bias is not None:
@@ -247,20 +180,11 @@ class Dropout(Layer):
     def __init__(self, p: float = 0.5, *, rng=None):
         """Store the drop probability and the random generator.
 
-        TODO: check and store `p` and `rng`.
-
-        APPROACH:
-        1. `self.p = _check_probability(p)`: a TypeError or ValueError for bad values.
-        2. `self.rng = _check_rng(rng)`.
-
         EXAMPLE:
         >>> Dropout(0.3).p
         0.3
         >>> Dropout(1.5)
         ValueError: p must be between 0 and 1, got 1.5
-
-        HINTS:
-        - The helpers are in this cell, above the class.
         """
         self.p = _check_probability(p)
         self.rng = _check_rng(rng)
@@ -268,26 +192,10 @@ class Dropout(Layer):
     def forward(self, x: Tensor, training=None) -> Tensor:
         """Apply dropout in training mode; return `x` unchanged at inference.
 
-        TODO: handle the modes and the two extreme probabilities, then mask and scale.
-
-        APPROACH:
-        1. Reject a non-Tensor `x` with a TypeError.
-        2. If `training` is None, use `self.training`.
-        3. Not training, or `p == 0`: return `x` itself.
-        4. `p == 1`: return float32 zeros of `x`'s shape, keeping `x.requires_grad`.
-        5. Otherwise: `keep = 1 - p`; `mask = _keep_mask(x.shape, keep, self.rng)`;
-           the output is `x.data * np.float32(1 / keep)`, zeroed where the mask is False.
-        6. Return it as a new Tensor with `x.requires_grad`.
-
         EXAMPLE:
         >>> np.random.seed(0)
         >>> Dropout(0.5)(Tensor([1.0, 2.0, 3.0, 4.0]), training=True)
         Tensor([2., 0., 6., 8.], shape=(4,), dtype=float32)     (which ones survive varies)
-
-        HINTS:
-        - `output = x.data * scale` makes a new array; `output *= mask` zeroes it in
-          place without another allocation.
-        - Survivors must be exactly `x * np.float32(1 / (1 - p))`.
         """
         if not isinstance(x, Tensor):
             raise TypeError(f"{self!r} takes a Tensor, got {type(x).__name__}")
@@ -325,21 +233,11 @@ class Sequential(Layer):
     def __init__(self, *layers):
         """Store the children in order.
 
-        TODO: accept `Sequential(a, b, c)` and `Sequential([a, b, c])`.
-
-        APPROACH:
-        1. If exactly one argument was given and it is a list or tuple, use its items.
-        2. Store `self.layers = _check_callable_layers(items)` (a TypeError for a child
-           that cannot be called).
-
         EXAMPLE:
         >>> len(Sequential(Linear(4, 3), ReLU()))
         2
         >>> len(Sequential([Linear(4, 3), ReLU()]))
         2
-
-        HINTS:
-        - `len(layers) == 1 and isinstance(layers[0], (list, tuple))`.
         """
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = layers[0]
@@ -348,19 +246,9 @@ class Sequential(Layer):
     def forward(self, x):
         """Pass `x` through every child in order and return the result.
 
-        TODO: chain the children.
-
-        APPROACH:
-        1. For each layer in `self.layers`: `x = layer(x)`.
-        2. Return `x`.
-
         EXAMPLE:
         >>> Sequential(Linear(4, 3), ReLU())(Tensor(np.ones((2, 4)))).shape
         (2, 3)
-
-        HINTS:
-        - Call `layer(x)`, not `layer.forward(x)`: activations and plain functions are
-          callables too.
         """
         for layer in self.layers:
             x = layer(x)
@@ -369,19 +257,9 @@ class Sequential(Layer):
     def parameters(self) -> list:
         """All children's parameters, in order, each tensor once.
 
-        TODO: collect the parameters of every child.
-
-        APPROACH:
-        1. Walk the children in order; skip a child without a `parameters` method.
-        2. Add each tensor it returns unless the same object was already added (compare
-           with `id(tensor)`: tensors are not compared by value).
-
         EXAMPLE:
         >>> len(Sequential(Linear(4, 3), ReLU(), Linear(3, 2)).parameters())
         4
-
-        HINTS:
-        - `getattr(layer, "parameters", None)` is None for a child without parameters.
         """
         params, seen = [], set()
         for layer in self.layers:

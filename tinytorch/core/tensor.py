@@ -21,28 +21,11 @@ def _describe(data) -> str:
 def _as_array(data, dtype=None) -> np.ndarray:
     """Convert `data` into a NumPy array of `dtype` (float32 when None).
 
-    TODO: turn numbers, nested lists, arrays and Tensors into a NumPy array.
-
-    APPROACH:
-    1. If `data` is a Tensor, use its `.data` array.
-    2. Refuse strings, bytes, dicts, sets and None with a TypeError that names what was
-       received (the helper `_describe(data)` formats it).
-    3. Convert with `np.asarray`. Ragged lists such as `[[1, 2], [3]]` make NumPy raise
-       ValueError: raise your own ValueError that says the rows have different lengths.
-    4. Refuse anything that is not numeric (`array.dtype.kind` not in "biuf") with a
-       TypeError.
-    5. Return the array cast to `dtype or np.float32`, copying only if needed
-       (`astype(..., copy=False)`).
-
     EXAMPLE:
     >>> _as_array([[1, 2], [3, 4]]).dtype
     dtype('float32')
     >>> _as_array("hello")
     TypeError: Tensor data must be numeric; got str 'hello'
-
-    HINTS:
-    - `isinstance(data, _REJECTED_TYPES)` catches the non-numeric containers at once.
-    - `np.asarray` of a list of strings gives dtype kind "U": step 4 catches it.
     """
     if isinstance(data, Tensor):
         data = data.data
@@ -114,21 +97,9 @@ class Tensor:
     def _operand(self, other) -> np.ndarray:
         """The NumPy array to combine with `self.data`, in this tensor's dtype.
 
-        TODO: turn the other operand of `+ - * /` into something NumPy can combine.
-
-        APPROACH:
-        1. A Tensor gives its `.data`.
-        2. A Python int or float is returned as it is: NumPy keeps float32 results for
-           Python scalars.
-        3. Anything else goes through `_as_array(other, self.data.dtype)`, so that a
-           float64 NumPy array is cast down and cannot promote the result to float64.
-
         EXAMPLE:
         >>> Tensor([1.0]) + np.array([2.0])        # float64 operand
         Tensor([3.], shape=(1,), dtype=float32)
-
-        HINTS:
-        - `isinstance(other, (int, float))` covers bool too, which is fine here.
         """
         if isinstance(other, Tensor):
             return other.data
@@ -172,25 +143,10 @@ class Tensor:
     def matmul(self, other) -> "Tensor":
         """Matrix product `self @ other`, following NumPy's rules for 1-D to N-D.
 
-        TODO: compute the product, and explain a shape mismatch clearly.
-
-        APPROACH:
-        1. Get the other operand's array with `self._operand(other)`.
-        2. Compute `np.matmul(self.data, other_array)` and wrap it with `self._result`.
-        3. NumPy raises ValueError on a mismatch. Catch it and raise a ValueError that
-           shows both shapes and the two inner dimensions: the last dimension of the left
-           operand and the first (1-D) or second-to-last (N-D) dimension of the right.
-           If the inner dimensions agree, the batch dimensions were at fault: say so.
-           0-d operands cannot be multiplied as matrices: say that too.
-
         EXAMPLE:
         >>> Tensor(np.ones((32, 128))) @ Tensor(np.ones((256, 10)))
         ValueError: Cannot perform matrix multiplication: (32, 128) @ (256, 10).
         Inner dimensions must match: 128 ≠ 256
-
-        HINTS:
-        - Checking only after NumPy fails keeps the fast path free of Python checks.
-        - `shape[-2 if len(shape) > 1 else 0]` picks the right operand's inner dimension.
         """
         other_array = np.asarray(self._operand(other))
         try:
@@ -209,20 +165,9 @@ class Tensor:
     def reshape(self, *shape) -> "Tensor":
         """A tensor with the same numbers in a new shape.
 
-        TODO: accept `t.reshape(2, 3)` and `t.reshape((2, 3))`, with one -1 allowed.
-
-        APPROACH:
-        1. If a single tuple or list was passed, unpack it.
-        2. Call `self.data.reshape(shape)`; NumPy works out a -1.
-        3. Turn NumPy's ValueError into one that says the old shape, its size and the
-           shape that was asked for.
-
         EXAMPLE:
         >>> Tensor(np.arange(6)).reshape(2, -1).shape
         (2, 3)
-
-        HINTS:
-        - `len(shape) == 1 and isinstance(shape[0], (tuple, list))`.
         """
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
@@ -238,18 +183,9 @@ class Tensor:
     def transpose(self, dim0: int = -2, dim1: int = -1) -> "Tensor":
         """Swap two dimensions (the last two by default: the matrix transpose).
 
-        TODO: swap `dim0` and `dim1`; a 0-d or 1-D tensor is returned unchanged.
-
-        APPROACH:
-        1. If `self.ndim < 2`, return a tensor of the same data.
-        2. Otherwise use `np.swapaxes(self.data, dim0, dim1)`.
-
         EXAMPLE:
         >>> Tensor(np.zeros((2, 3))).transpose().shape
         (3, 2)
-
-        HINTS:
-        - `swapaxes` returns a view: no numbers are copied.
         """
         if self.ndim < 2:
             return Tensor(self.data, requires_grad=self.requires_grad)
@@ -263,19 +199,9 @@ class Tensor:
     def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
         """Sum over `axis` (all elements when None).
 
-        TODO: implement `sum`, and `mean` and `max` below, the same way.
-
-        APPROACH:
-        1. Call the NumPy reduction on `self.data` with `axis` and `keepdims`.
-        2. Wrap the result in a Tensor (`np.asarray` turns a NumPy scalar into a 0-d
-           array, so the result is float32, not a Python float).
-
         EXAMPLE:
         >>> Tensor([[1, 2], [3, 4]]).sum(axis=0)
         Tensor([4., 6.], shape=(2,), dtype=float32)
-
-        HINTS:
-        - `np.sum`, `np.mean` and `np.max` all take `axis=` and `keepdims=`.
         """
         return self._result(np.asarray(self.data.sum(axis=axis, keepdims=keepdims)))
 
