@@ -66,6 +66,8 @@ def opened(db_url: str) -> Iterator:
     from sqlalchemy.exc import SQLAlchemyError
 
     course._speed_up_new_gradebooks()
+    if db_url.startswith("sqlite:///"):  # a new course: its folder holds the gradebook file
+        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
         gradebook = Gradebook(db_url, course.COURSE_ID)
     except (SQLAlchemyError, ImportError, OSError) as error:
@@ -133,12 +135,13 @@ def _record_one(gradebook, assignment, definition, outcome, penalties) -> None:
         for notebook in assignment.notebooks:
             submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
             for cell in notebook.grade_cells:
-                Grade(cell_id=cell.id, notebook=submitted)
+                Grade(cell=cell, notebook=submitted)
             for cell in [*notebook.solution_cells, *notebook.task_cells]:
-                Comment(cell_id=cell.id, notebook=submitted)
+                Comment(cell=cell, notebook=submitted)
             for cell in notebook.task_cells:
-                Grade(cell_id=cell.id, notebook=submitted)
+                Grade(cell=cell, notebook=submitted)
         db.add(submission)
+        db.flush()
     submission.timestamp = utils.parse_utc(outcome.timestamp) if outcome.timestamp else None
     notebook = next(n for n in submission.notebooks if n.notebook_id == definition.id)
     grades = {grade.cell.name: grade for grade in notebook.grades}

@@ -30,7 +30,7 @@ def _reason(etype: type, value: BaseException, tb: TracebackType | None) -> str:
         where = getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
         detail = str(value).strip()
         if not detail or detail.startswith("Not implemented yet"):  # the stub's own message
-            return f"{where} is not implemented yet (replace the `raise NotImplementedError` line)"
+            return f"{where} is not implemented yet"
         return f"{where}: {detail}"
     if str(value).strip():
         return str(value).strip().splitlines()[0]

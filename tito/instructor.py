@@ -271,7 +271,7 @@ def grades_csv(paths: Paths) -> str:
     writer.writerow(CSV_COLUMNS)
     with gradebook.opened(coursedir.db_url) as book:
         for assignment in book.assignments:
-            for student in book.students:
+            for student in sorted(book.students, key=lambda s: s.id):
                 row = {"assignment": assignment.name, "duedate": assignment.duedate or "", "student_id": student.id,
                        "last_name": student.last_name or "", "first_name": student.first_name or "",
                        "email": student.email or "", "max_score": assignment.max_score, "reason": "", "flags": ""}
