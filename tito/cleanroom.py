@@ -59,12 +59,13 @@ def exported_cells(notebook: NotebookNode, export_target: str) -> list[dict]:
 
 
 def run(site_dir: Path, export_target: str, cells: list[dict], tests: list[dict], prerequisites: list[str],
-        timeout: float, sandboxed: bool = True) -> CleanRoomResult:
-    """Run `tests` against `cells` executed as `tinytorch.<export_target>`."""
+        timeout: float, sandboxed: bool = True, guarded: bool = True) -> CleanRoomResult:
+    """Run `tests` against `cells` executed as `tinytorch.<export_target>`. (`guarded=False`
+    switches the runner's self-protection off: only for tests that show what it stops.)"""
     nonce = secrets.token_hex(16)
     module_name = f"tinytorch.{export_target}"
     job = {"nonce": nonce, "module": module_name, "cells": cells, "tests": tests, "timeout": timeout,
-           "prerequisites": prerequisites,
+           "prerequisites": prerequisites, "guard": guarded,
            "file": str(site_dir.joinpath("tinytorch", *export_target.split(".")).with_suffix(".py"))}
     limit = timeout * (len(cells) + len(tests) + 1) + 30
     completed = sandbox.run(site_dir, [sys.executable, str(site_dir / RUNNER)], stdin=json.dumps(job),

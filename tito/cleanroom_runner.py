@@ -189,8 +189,10 @@ def main():
     trusted_builtins = dict(vars(builtins))
     signal.signal(signal.SIGALRM, _alarm)
     state = {"trusted": False}
-    _lock_signals()
-    _install_guard(state)
+    guarded = job.get("guard", True)  # False only in the tests that show what the guard stops
+    if guarded:
+        _lock_signals()
+        _install_guard(state)
     for name in job.get("prerequisites", []):  # earlier modules: imported guarded, then kept as they are
         try:
             __import__(name)
@@ -225,7 +227,8 @@ def main():
             report["export_errors"].append({"cell": cell["id"], "kind": "error", "reason": _reason(error, state)})
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-    report["tampering"] += _restore(snapshot, trusted_modules)
+    if guarded:
+        report["tampering"] += _restore(snapshot, trusted_modules)
 
     prerequisites = [sys.modules[name] for name in job.get("prerequisites", [])]
     for test in job["tests"]:
@@ -242,7 +245,7 @@ def main():
             reason = _reason(error, state)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-        changed = _restore(snapshot, trusted_modules)
+        changed = _restore(snapshot, trusted_modules) if guarded else []
         if changed:
             passed = False
             reason = "your code changed NumPy or Python itself while the test ran: " + ", ".join(changed[:3])
