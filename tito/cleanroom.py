@@ -55,7 +55,7 @@ def graded_tests(notebook: NotebookNode) -> list[dict]:
 
 def exported_cells(notebook: NotebookNode, export_target: str) -> list[dict]:
     """The student's `#| export` cells exactly as nbdev exports them, cut into cells."""
-    return export.split_cells(export.render_target(notebook, export_target, "<your notebook>"))
+    return export.split_cells(export.render_target(notebook, export_target, "your-notebook.ipynb"))
 
 
 def run(site_dir: Path, export_target: str, cells: list[dict], tests: list[dict], prerequisites: list[str],

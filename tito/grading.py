@@ -365,6 +365,7 @@ def _root_causes(report: GradeReport, autograded: NotebookNode, setup: Setup) ->
     if timed_out:
         limit = f"{setup.timeout:g} s"
         causes["timeout"] = f"interrupted after {limit} (the time limit of a cell)"
+        causes["timeout_cell"] = f"your cell '{timed_out[0]}' was interrupted after {limit} (the time limit of a cell)"
         report.flag(FlagKind.TIMEOUT, f"cell(s) ran longer than {limit} and were interrupted: "
                     + ", ".join(timed_out), timed_out)
     return causes
@@ -380,8 +381,9 @@ def _reason(cell: NotebookNode | None, causes: dict[str, str]) -> str:
             ename, evalue = output.get("ename", "Error"), output.get("evalue", "")
             if ename in TIMEOUT_ERRORS:
                 return causes.get("timeout", "interrupted: the cell ran too long")
-            if ename == "NameError" and ("syntax" in causes or "import" in causes):
-                return f"{ename}: {evalue}, because of an earlier problem: {causes.get('syntax') or causes['import']}"
+            earlier = causes.get("syntax") or causes.get("import") or causes.get("timeout_cell")
+            if ename == "NameError" and earlier:
+                return f"{ename}: {evalue}, because of an earlier problem: {earlier}"
             lines = [line for line in output.get("traceback", []) if line.startswith("❌")]
             text = lines[-1][2:] if lines else f"{ename}: {evalue}"
             return _TEST_PREFIX.sub("", _first_line(text)) or ename

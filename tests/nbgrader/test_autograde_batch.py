@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from conftest import snapshot
+from course_batch import snapshot
 
 pytestmark = pytest.mark.slow
 
 
 def flag_text(report: dict) -> str:
-    """Everything a report's flags say, as one lower-case text. The only place in this
-    folder that reads flags: adapt it here when the report model changes."""
-    return "\n".join(report["flags"]).lower()
+    """Everything a report's flags say (`kind: message` each), as one lower-case text."""
+    return "\n".join(f"{flag['kind']}: {flag['message']}" for flag in report["flags"]).lower()
 
 
 CELLS = ("test-layer-base", "test-linear-creation", "test-linear-forward", "test-dropout",
@@ -23,7 +22,7 @@ POINTS = (10, 15, 15, 20, 20, 20)
 
 # Each cell's expected score (in CELLS order), whether nbgrader graded the notebook at all,
 # and what the flags must mention: all of these words; () means no flag at all (honest work);
-# None means not checked (a syntax error or sys.exit may well deserve a flag one day).
+# None means not checked.
 EXPECTED = {
     #                    base linc  linf  drop  seq  integ   graded  flags mention
     "correct":          ((10, 15, 15, 20, 20, 20), True, ()),   # 100
@@ -31,11 +30,11 @@ EXPECTED = {
     "tampered_test":    ((10, 15, 15, 0, 0, 0), True, ("locked cell edited", "restored", "test-dropout")),  # 40
     "deleted_test":     ((10, 15, 15, 20, 20, 20), True, ("missing", "test-sequential")),  # 100
     "deleted_solution": ((10, 15, 15, 0, 0, 0), True, ("missing", "dropout")),  # 40
-    "infinite_loop":    ((10, 15, 15, 20, 0, 0), True, ("timeout",)),  # 60
-    "syntax_error":     ((10, 0, 0, 0, 0, 0), True, None),       # 10
+    "infinite_loop":    ((10, 15, 15, 20, 0, 0), True, ("timeout", "sequential", "10 s")),  # 60
+    "syntax_error":     ((10, 0, 0, 0, 0, 0), True, ("syntax_error", "your cell 'linear'", "line")),  # 10
     "sys_exit":         ((10, 15, 15, 0, 0, 0), True, None),     # 40
-    "os_exit":          ((0, 0, 0, 0, 0, 0), False, ("kernel died",)),  # 0
-    "huge_output":      ((10, 15, 15, 20, 20, 20), True, None),  # 100
+    "os_exit":          ((0, 0, 0, 0, 0, 0), False, ("kernel_died", "kernel died")),  # 0
+    "huge_output":      ((10, 15, 15, 20, 20, 20), True, ()),    # 100
     "not_json":         ((0, 0, 0, 0, 0, 0), False, ("not a valid notebook",)),  # 0
     "no_notebook":      ((0, 0, 0, 0, 0, 0), False, ("no layers.ipynb", "layers (1).ipynb")),  # 0
     "hidden_failure":   ((10, 0, 15, 20, 20, 20), True, ()),     # 85
@@ -72,7 +71,7 @@ def test_every_graded_cell_scores_exactly(graded_batch, student):
     assert report["graded"] is graded
     for cell in report["cells"]:  # a failed cell says why
         assert cell["passed"] == (cell["score"] == cell["max_score"])
-        assert bool(cell["error"]) == (not cell["passed"]), cell
+        assert bool(cell["reason"]) == (not cell["passed"]), cell
 
 
 @pytest.mark.parametrize("student", [s for s, (_, _, flags) in EXPECTED.items() if flags is not None])
@@ -86,11 +85,20 @@ def test_flags_name_what_happened(graded_batch, student):
 
 
 def test_failed_cells_give_the_real_reason(graded_batch):
-    errors = {s: {c["grade_id"]: c["error"] for c in r["cells"]} for s, r in graded_batch.reports.items()}
-    assert "int64" in errors["hidden_failure"]["test-linear-creation"]  # the hidden test's own failure
-    assert "NotImplementedError" in errors["tampered_test"]["test-dropout"]  # the restored test ran
-    assert "Sequential" in errors["infinite_loop"]["test-sequential"]  # never defined: interrupted first
-    assert "Dropout" in errors["sys_exit"]["test-dropout"]
+    reasons = {s: {c["grade_id"]: c["reason"] for c in r["cells"]} for s, r in graded_batch.reports.items()}
+    assert "int64" in reasons["hidden_failure"]["test-linear-creation"]  # the hidden test's own failure
+    assert "Dropout.__init__ is not implemented yet" in reasons["tampered_test"]["test-dropout"]  # restored test ran
+    assert "interrupted after 10 s" in reasons["infinite_loop"]["test-sequential"]  # the cause of its NameError
+    assert "Dropout" in reasons["sys_exit"]["test-dropout"]
+    # the root cause, not the NameError that follows from it
+    assert "SyntaxError in your cell 'linear'" in reasons["syntax_error"]["test-linear-creation"]
+    assert reasons["not_json"]["test-layer-base"].startswith("not graded: not a valid notebook")
+
+
+def test_ungradable_submissions_say_why(graded_batch):
+    for student in ("os_exit", "not_json", "no_notebook"):
+        report = graded_batch.reports[student]
+        assert not report["graded"] and report["reason"], report
 
 
 def test_submitted_files_are_never_changed(graded_batch):

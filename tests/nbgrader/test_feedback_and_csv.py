@@ -7,12 +7,11 @@ import csv
 import re
 
 import pytest
-from conftest import run_tito
+from helpers import run_tito
 
 pytestmark = pytest.mark.slow
 
-# Files that are not a notebook never reach nbgrader: the gradebook has no grade for them.
-NEVER_IN_THE_GRADEBOOK = {"not_json", "no_notebook"}
+UNGRADABLE = {"os_exit", "not_json", "no_notebook"}
 
 
 @pytest.fixture(scope="module")
@@ -20,20 +19,36 @@ def feedback(graded_batch):
     return run_tito(graded_batch.root, "nbgrader", "feedback", "03_layers", env=graded_batch.env())
 
 
-def test_feedback_writes_one_page_per_autograded_submission(graded_batch, feedback):
+def test_feedback_writes_one_page_per_submission(graded_batch, feedback):
     assert feedback.returncode == 0, feedback.stdout + feedback.stderr
-    graded = sorted(s for s, report in graded_batch.reports.items() if report["graded"])
-    assert len(graded) == 10  # all but os_exit, not_json and no_notebook
     pages = sorted((graded_batch.course / "feedback").glob("*/03_layers/layers.html"))
-    assert [page.parts[-3] for page in pages] == graded
-    assert f"{len(graded)} feedback page(s) written." in feedback.stdout
-    for student in graded:
-        assert f"nbgrader/feedback/{student}/03_layers/layers.html" in feedback.stdout
+    assert [page.parts[-3] for page in pages] == sorted(graded_batch.reports)
+    assert f"{len(graded_batch.reports)} feedback page(s) written." in feedback.stdout
+
+
+def test_an_ungradable_submission_gets_a_page_saying_why(graded_batch, feedback):
+    from tito.feedback import page_text
+
+    for student in sorted(UNGRADABLE):
+        text = " ".join(page_text((graded_batch.course / "feedback" / student / "03_layers/layers.html")
+                                  .read_text()).split())
+        assert "could not be graded" in text and graded_batch.reports[student]["reason"][:40] in text, text
+
+
+def test_feedback_shows_hidden_checks_but_not_their_code(graded_batch, feedback):
+    from tito.feedback import page_text
+
+    text = page_text((graded_batch.course / "feedback/hidden_failure/03_layers/layers.html").read_text())
+    assert "Hidden checks, run by the grader" in text
+    assert "Linear(np.int64(3), 2)" not in " ".join(text.split()).replace(" ", "")  # the hidden line itself
+    assert "BEGIN HIDDEN TESTS" not in text
 
 
 def test_each_feedback_page_names_the_score(graded_batch, feedback):
     for page in sorted((graded_batch.course / "feedback").glob("*/03_layers/layers.html")):
         report = graded_batch.reports[page.parts[-3]]
+        if not report["graded"]:
+            continue  # its page says why instead
         html = page.read_text()
         assert re.findall(r"<h4>layers \(Score: ([\d.]+) / ([\d.]+)\)</h4>", html) == \
             [(f"{report['score']:.1f}", "100.0")], page
@@ -50,9 +65,24 @@ def test_the_grades_csv_matches_the_autograde_results(graded_batch):
         rows = list(csv.DictReader(stream))
     assert [row["student_id"] for row in rows].count("correct") == 1
     assert {row["student_id"]: float(row["score"]) for row in rows} == {
-        student: report["score"] for student, report in graded_batch.reports.items()
-        if student not in NEVER_IN_THE_GRADEBOOK}
-    assert len(rows) == len(graded_batch.reports) - len(NEVER_IN_THE_GRADEBOOK)
+        student: report["score"] for student, report in graded_batch.reports.items()}
     for row in rows:
         assert row["assignment"] == "03_layers" and row["timestamp"] == "2026-11-20 10:00:00"
         assert float(row["raw_score"]) == float(row["score"]) and float(row["max_score"]) == 100
+        assert bool(row["reason"]) == (row["student_id"] in UNGRADABLE), row
+    flags = {row["student_id"]: row["flags"] for row in rows}
+    assert "tampered" in flags["tampered_test"] and flags["correct"] == ""
+
+
+def test_export_never_replaces_a_file_without_force(graded_batch):
+    destination = graded_batch.root / "kept.csv"
+    destination.write_text("my notes\n")
+    refused = run_tito(graded_batch.root, "nbgrader", "export", "--to", str(destination), env=graded_batch.env())
+    assert refused.returncode == 1 and "already exists" in refused.stderr and "--force" in refused.stderr
+    assert destination.read_text() == "my notes\n"
+    folder = run_tito(graded_batch.root, "nbgrader", "export", "--to", str(graded_batch.root), env=graded_batch.env())
+    assert folder.returncode == 1 and "is a folder" in folder.stderr and "Traceback" not in folder.stderr
+    assert not list(graded_batch.root.glob(".*.tmp"))
+    forced = run_tito(graded_batch.root, "nbgrader", "export", "--to", str(destination), "--force",
+                      env=graded_batch.env())
+    assert forced.returncode == 0 and destination.read_text().startswith("assignment,")

@@ -8,8 +8,8 @@ import sys
 
 import nbformat
 import pytest
-from conftest import run_tito, tito_env
 from factory import edit, fresh, solved, without, write
+from helpers import run_tito, tito_env
 
 LAYERS = "modules/03_layers/layers.ipynb"
 PACKAGE = "tinytorch/core/layers.py"
