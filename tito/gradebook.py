@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,11 +39,13 @@ def database_error(db_url: str, detail: str) -> TitoError:
     """A clear error for a gradebook that cannot be used, naming the problem and the fix."""
     where = shown_url(db_url)
     text = detail.lower()
-    for module, package in _DRIVERS.items():
-        if f"no module named '{module}'" in text:
-            return TitoError(f"The gradebook {where} needs the database driver `{module}`, which is not installed.",
-                             'Install it with `pip install -e ".[postgres]"` (that is ' + package + "), or use a "
-                             "postgresql+psycopg2:// address if you have psycopg2.")
+    missing = re.search(r"no module named '([\w.]+)'", text)
+    if missing:
+        module = missing[1].split(".")[0]
+        package = _DRIVERS.get(module, module)
+        fix = ('`pip install -e ".[postgres]"`' if module == "psycopg" else f"`pip install {package}`")
+        return TitoError(f"The gradebook {where} needs the database driver `{module}`, which is not installed.",
+                         f"Install it with {fix}, or use a postgresql:// address (psycopg 3, the .[postgres] extra).")
     if "password authentication failed" in text or "authentication failed" in text or "no password supplied" in text:
         return TitoError(f"Cannot log in to the gradebook {where}: the database refused the user or password.",
                          "Check the user and password in TINYTORCH_GRADEBOOK_URL (or ~/.pgpass).")

@@ -19,11 +19,21 @@ CELL_TIMEOUT = "10"
 MODULE = "03_layers"
 NOTEBOOK = "layers.ipynb"
 TIMESTAMP = "2026-11-20 10:00:00.000000 UTC\n"
+# The total each submission must get (test_autograde_batch.py checks every cell).
+TOTALS = {"correct": 100, "only_linear": 30, "tampered_test": 40, "deleted_test": 100, "deleted_solution": 40,
+          "infinite_loop": 60, "syntax_error": 10, "sys_exit": 40, "os_exit": 0, "huge_output": 100,
+          "not_json": 0, "no_notebook": 0, "hidden_failure": 85}
+
+
+GRADEBOOKS: dict[Path, str] = {}  # repository copy -> its PostgreSQL gradebook, if not sqlite
 
 
 def course_env(root: Path) -> dict:
     """The environment of a `tito` run in the repository copy `root`."""
-    return tito_env(root) | {"TINYTORCH_CELL_TIMEOUT": CELL_TIMEOUT}
+    env = tito_env(root) | {"TINYTORCH_CELL_TIMEOUT": CELL_TIMEOUT}
+    if root in GRADEBOOKS:
+        env["TINYTORCH_GRADEBOOK_URL"] = GRADEBOOKS[root]
+    return env
 
 
 @contextlib.contextmanager
@@ -89,12 +99,13 @@ def _submissions(root: Path) -> dict[str, object]:
     }
 
 
-def write_submissions(root: Path) -> list[str]:
-    """Each submission in nbgrader/submitted/<student>/03_layers/, with nbgrader's timestamp."""
+def write_submissions(root: Path, only: set[str] | None = None) -> list[str]:
+    """Each submission (or those in `only`) in nbgrader/submitted/<student>/03_layers/, with
+    nbgrader's timestamp."""
     from factory import write
 
     with tito_process_env(root):
-        submissions = _submissions(root)
+        submissions = {k: v for k, v in _submissions(root).items() if only is None or k in only}
     for student, content in submissions.items():
         folder = root / "nbgrader" / "submitted" / student / MODULE
         folder.mkdir(parents=True, exist_ok=True)
@@ -127,10 +138,12 @@ class Batch:
         return course_env(self.root)
 
 
-def grade_batch(base: Path) -> Batch:
+def grade_batch(base: Path, gradebook_url: str | None = None) -> Batch:
     """A repository copy with 03_layers generated and thirteen submissions autograded in
     one `tito nbgrader autograde 03_layers --json FILE` run."""
     root = copy_repo(base / "repo")
+    if gradebook_url:
+        GRADEBOOKS[root] = gradebook_url
     generated = generate(root)
     course = root / "nbgrader"
     students = write_submissions(root)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from course_batch import snapshot
+from course_batch import TOTALS, snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -39,9 +39,6 @@ EXPECTED = {
     "no_notebook":      ((0, 0, 0, 0, 0, 0), False, ("no layers.ipynb", "layers (1).ipynb")),  # 0
     "hidden_failure":   ((10, 0, 15, 20, 20, 20), True, ()),     # 85
 }
-TOTALS = {"correct": 100, "only_linear": 30, "tampered_test": 40, "deleted_test": 100, "deleted_solution": 40,
-          "infinite_loop": 60, "syntax_error": 10, "sys_exit": 40, "os_exit": 0, "huge_output": 100,
-          "not_json": 0, "no_notebook": 0, "hidden_failure": 85}
 
 
 def test_expectations_add_up():
