@@ -145,7 +145,7 @@ jupyter_hooks = false
 
 [tool.pytest.ini_options]
 testpaths = ["tests"]
-markers = ["parity: compares with PyTorch (needs torch)"]
+markers = ["parity: compares with PyTorch (needs torch)", "reference: checks the reference build's wording"]
 '''
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from tito import course, notebooks, sandbox, scan
+from tito import course, export, notebooks, sandbox, scan
 from tito.errors import TitoError
 from tito.fileops import file_lock
 from tito.paths import Paths
@@ -306,9 +306,19 @@ def _static_flags(report: GradeReport, submitted: NotebookNode, release: Noteboo
     for later in setup.later_modules:
         findings += [f for f in scan.suspicious_code(student_cells, later) if later in f.what]
     if findings:
-        cells = sorted({f.cell for f in findings})
-        report.flag(FlagKind.SUSPICIOUS_CODE, "review: " + "; ".join(str(f) for f in findings[:6])
-                    + (f"; and {len(findings) - 6} more" if len(findings) > 6 else ""), cells)
+        report.flag(FlagKind.SUSPICIOUS_CODE, "review: " + _listed(findings), sorted({f.cell for f in findings}))
+    try:
+        exported = export.split_cells(export.render_target(submitted, setup.export_target, "submission.ipynb"))
+    except Exception:  # noqa: BLE001  (nothing exportable: grading says what is wrong)
+        exported = []
+    at_import = scan.import_time_work(exported)
+    if at_import:
+        report.flag(FlagKind.IMPORT_TIME_CODE, "exported code does work when imported: " + _listed(at_import),
+                    sorted({f.cell for f in at_import}))
+
+
+def _listed(findings: list) -> str:
+    return "; ".join(str(f) for f in findings[:6]) + (f"; and {len(findings) - 6} more" if len(findings) > 6 else "")
 
 
 def _score(report: GradeReport, autograded: NotebookNode, release: NotebookNode, setup: Setup) -> None:
