@@ -5,6 +5,7 @@ result. In a student edition only the student commands exist."""
 from __future__ import annotations
 
 import argparse
+import logging
 import subprocess
 import sys
 import time
@@ -483,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(_is_instructor_edition()).parse_args(argv)
     if not args.debug:
         warnings.filterwarnings("ignore")  # library deprecation chatter is not for students
+        # after Ctrl-C, asyncio reports the kernel tasks it abandoned; the user needs none of that
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     try:
         return args.func(args)
     except TitoError as problem:

@@ -202,6 +202,15 @@ def site_spec_for(repo_root: Path, module_slug: str, include_completed: bool,
 
 
 # -- running a program in the sandbox ----------------------------------------------------------
+_RUNNING: set[subprocess.Popen] = set()
+
+
+def stop_all() -> None:
+    """Kill every sandboxed program this process is running (e.g. after Ctrl-C)."""
+    for process in list(_RUNNING):
+        process.kill()
+
+
 @dataclass
 class RunResult:
     returncode: int
@@ -225,13 +234,18 @@ def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | No
             command, env = bwrap_argv(site_dir, scratch) + argv, None
         else:
             command, env = argv, environment(site_dir, scratch / "home")
-        try:
-            process = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout,
-                                     cwd=scratch, env=env, start_new_session=True)
-            result = RunResult(process.returncode, process.stdout, process.stderr)
-        except subprocess.TimeoutExpired as expired:
-            out = expired.stdout.decode(errors="replace") if isinstance(expired.stdout, bytes) else expired.stdout
-            result = RunResult(-9, out or "", f"timed out after {timeout:g} s")
+        with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=scratch, env=env) as process:
+            _RUNNING.add(process)
+            try:
+                out, err = process.communicate(stdin, timeout=timeout)
+                result = RunResult(process.returncode, out, err)
+            except subprocess.TimeoutExpired:
+                process.kill()  # bwrap's --die-with-parent takes the sandbox down with it
+                out, _ = process.communicate()
+                result = RunResult(-9, out or "", f"timed out after {timeout:g} s")
+            finally:
+                _RUNNING.discard(process)
         if collect and (scratch / collect).is_file():
             result.collected = (scratch / collect).read_text(encoding="utf-8", errors="replace")
         return result

@@ -236,7 +236,7 @@ def complete(paths: Paths, module: Module, sandboxed: bool = True) -> CompleteRe
     record the module as completed. Nothing tracked by git changes."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from tito import export, notebooks
+    from tito import export, notebooks, sandbox
 
     check_prerequisites(paths, module)
     notebook = notebooks.load(module.student_notebook, module)  # read once: graded and exported alike
@@ -244,11 +244,16 @@ def complete(paths: Paths, module: Module, sandboxed: bool = True) -> CompleteRe
     target = module.completed_file
     with ThreadPoolExecutor(max_workers=1) as background:  # the package tests run beside the grading
         tests = background.submit(package_tests, paths, module, candidate, sandboxed)
-        report = grade(paths, module, notebook, sandboxed=sandboxed)
-        if not passes(report):
-            tests.cancel()
-            return CompleteResult(report, False, target)
-        outcome = tests.result()
+        try:
+            report = grade(paths, module, notebook, sandboxed=sandboxed)
+            if not passes(report):
+                tests.cancel()
+                sandbox.stop_all()
+                return CompleteResult(report, False, target)
+            outcome = tests.result()
+        except BaseException:  # Ctrl-C included: do not wait for the tests to end on their own
+            sandbox.stop_all()
+            raise
     if not outcome.passed:
         return CompleteResult(report, False, target, outcome)
     backup = backup_file(target, paths.backups / module.slug) if target.exists() else None

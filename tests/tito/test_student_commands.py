@@ -278,3 +278,86 @@ def test_instructor_commands_reject_bad_arguments_clearly(repo):
     result = run_tito(repo, "nbgrader", "feedback", "03_layers")
     assert result.returncode == 1 and "tito nbgrader generate 03_layers" in result.stderr
     _no_traceback(result)
+
+
+# -- the student's work stays theirs, and the list tells the truth -------------------------------
+def _states(repo) -> dict[str, str]:
+    rows = {}
+    for line in run_tito(repo, "module", "list", check=True).stdout.splitlines():
+        for slug in ("01_tensor", "02_activations", "03_layers"):
+            if line.startswith(f"│ {slug}"):
+                cells = [cell.strip() for cell in line.strip("│").split("│")]
+                rows[slug] = f"{cells[1]} {cells[2]}".strip()
+    return rows
+
+
+@pytest.mark.slow
+def test_list_follows_the_student_through_every_step(repo):
+    assert _states(repo)["03_layers"] == "not started —"
+    run_tito(repo, "module", "start", "03_layers", "--no-lab", check=True)
+    assert _states(repo)["03_layers"] == "not started —", "opening a notebook is not progress"
+    write(solved(repo, only={"layer-base", "linear"}), repo / LAYERS)
+    assert _states(repo)["03_layers"] == "in progress —"
+    run_tito(repo, "module", "test", "03_layers")
+    assert _states(repo)["03_layers"] == "in progress 40/100 (last test)"
+    write(solved(repo), repo / LAYERS)
+    assert run_tito(repo, "module", "complete", "03_layers").returncode == 0
+    assert _states(repo)["03_layers"] == "completed 100/100 (completed with)"
+    run_tito(repo, "module", "reset", "03_layers", "--yes", check=True)
+    assert _states(repo)["03_layers"] == "completed 100/100 (completed with)", "the build is still theirs"
+    run_tito(repo, "module", "reset", "03_layers", "--yes", "--package", check=True)
+    assert _states(repo)["03_layers"] == "not started —"
+
+
+@pytest.mark.slow
+def test_course_build_and_src_export_leave_a_completed_build_alone(repo):
+    write(solved(repo, marker="my own layers"), repo / LAYERS)
+    assert run_tito(repo, "module", "complete", "03_layers").returncode == 0
+    build = (repo / COMPLETED).read_bytes()
+    (repo / PACKAGE).write_text("# stale shipped build\n")  # something for export to regenerate
+    exported = run_tito(repo, "src", "export", check=True)
+    assert "updated tinytorch/core/layers.py" in exported.stdout
+    assert "tinytorch/core/_completed/layers.py was left as it is" in exported.stdout
+    assert "tito module reset 03_layers --package" in exported.stdout
+    built = run_tito(repo, "course", "build", "03_layers")
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert (repo / COMPLETED).read_bytes() == build and b"my own layers" in build
+    assert "completed" in _states(repo)["03_layers"]
+
+
+def _children_running(parent: int, text: str) -> bool:
+    """Does a direct child of `parent` (the sandbox's bwrap) run a command containing `text`?"""
+    listing = subprocess.run(["ps", "-eww", "-o", "ppid=,args="], capture_output=True, text=True).stdout
+    return any(line.split(None, 1)[0] == str(parent) and text in line for line in listing.splitlines())
+
+
+def _interrupt(repo, command: str) -> subprocess.CompletedProcess:
+    """Start `tito module <command> 03_layers` on a notebook whose first solution never ends,
+    press Ctrl-C once grading is under way (SIGINT to its process group, as a terminal does)."""
+    import os
+    import signal
+    import time
+
+    notebook = edit(solved(repo), "layer-base", "class Layer:", "while True:\n    pass\n\n\nclass Layer:")
+    write(notebook, repo / LAYERS)
+    process = subprocess.Popen([sys.executable, "-m", "tito", "module", command, "03_layers"], cwd=repo,
+                               env=tito_env(repo) | {"TINYTORCH_CELL_TIMEOUT": "120"}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not _children_running(process.pid, "ipykernel_launcher") and time.monotonic() < deadline:
+        time.sleep(0.2)  # wait until this grading's sandboxed kernel runs the notebook
+    time.sleep(2)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["test", "complete"])
+def test_ctrl_c_records_nothing_and_exits_130(repo, command):
+    before, progress = package_state(repo), dict(progress_of(repo))
+    result = _interrupt(repo, command)
+    assert result.returncode == 130, result.stdout + result.stderr
+    assert "Interrupted: nothing was recorded" in result.stderr and "Fix the failing" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert package_state(repo) == before and progress_of(repo) == progress
