@@ -253,17 +253,6 @@ def cmd_course_build(args) -> int:
     return 0 if all_full else 1
 
 
-def cmd_course_notebooks(args) -> int:
-    """Create every student notebook that is missing (never overwriting one)."""
-    from tito import student, ui
-
-    paths = _paths()
-    for module in _modules(paths, args.modules):
-        path, created = student.start(paths, module, check=False)
-        ui.console.print(f"{'[green]created[/]' if created else 'kept (already there)'} {_relative(paths, path)}")
-    return 0
-
-
 # -- nbgrader ------------------------------------------------------------------------------
 def cmd_nbgrader_generate(args) -> int:
     from tito import instructor, ui
@@ -421,9 +410,6 @@ def _instructor_commands(groups) -> None:
     build = course.add_parser("build", help="export the package, prepare notebooks, grade the reference")
     build.add_argument("modules", nargs="*")
     build.set_defaults(func=cmd_course_build)
-    prepare = course.add_parser("notebooks", help="create every missing student notebook (solution-free)")
-    prepare.add_argument("modules", nargs="*")
-    prepare.set_defaults(func=cmd_course_notebooks)
 
     nbgrader = groups.add_parser("nbgrader", help="instructor commands").add_subparsers(dest="command",
                                                                                          required=True)

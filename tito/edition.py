@@ -93,6 +93,7 @@ def edition_files(paths: Paths, provided: set[str]) -> dict[str, bytes]:
     files[".gitignore"] = GITIGNORE.encode()
     files["binder/requirements.txt"] = (paths.root / "binder" / "requirements.txt").read_bytes()
     files["binder/postBuild"] = POSTBUILD.encode()
+    files["binder/apt.txt"] = b"bubblewrap\n"  # the sandbox tito grades in
     return dict(sorted(files.items()))
 
 
@@ -167,6 +168,7 @@ __pycache__/
 POSTBUILD = """#!/usr/bin/env bash
 # Binder (repo2docker) build step for the student edition: install the course package,
 # create every module's notebook in modules/, and switch off nbgrader's instructor tools.
+# (binder/apt.txt installs bubblewrap, the sandbox `tito module test` grades in.)
 set -euo pipefail
 
 python -m pip install --no-deps -e .
