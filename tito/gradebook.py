@@ -134,16 +134,17 @@ def _record_one(gradebook, assignment, definition, outcome, penalties) -> None:
         db.add(student)
     submission = db.query(SubmittedAssignment).filter_by(assignment=assignment, student=student).one_or_none()
     if submission is None:  # mirror the assignment's structure, as nbgrader's add_submission does
-        submission = SubmittedAssignment(assignment=assignment, student=student)
-        for notebook in assignment.notebooks:
-            submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
-            for cell in notebook.grade_cells:
-                Grade(cell=cell, notebook=submitted)
-            for cell in [*notebook.solution_cells, *notebook.task_cells]:
-                Comment(cell=cell, notebook=submitted)
-            for cell in notebook.task_cells:
-                Grade(cell=cell, notebook=submitted)
-        db.add(submission)
+        with db.no_autoflush:
+            submission = SubmittedAssignment(assignment=assignment, student=student)
+            for notebook in assignment.notebooks:
+                submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+                for cell in notebook.grade_cells:
+                    Grade(cell=cell, notebook=submitted)
+                for cell in [*notebook.solution_cells, *notebook.task_cells]:
+                    Comment(cell=cell, notebook=submitted)
+                for cell in notebook.task_cells:
+                    Grade(cell=cell, notebook=submitted)
+            db.add(submission)
         db.flush()
     submission.timestamp = utils.parse_utc(outcome.timestamp) if outcome.timestamp else None
     notebook = next(n for n in submission.notebooks if n.notebook_id == definition.id)
