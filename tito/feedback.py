@@ -77,8 +77,60 @@ def redact_hidden_tests(source: str, outputs: list) -> tuple[str, list]:
             block = None
             continue
         (block if block is not None else result).append(line)
-    shortened = [_one_line(output) for output in outputs]
-    return "\n".join(result), shortened
+    hidden = _shingles(_hidden_lines(lines))
+    own = set(_PRINTED.findall(source))  # the cell's own ✅ lines
+    shown = [_scrubbed(_one_line(output), hidden, own) for output in outputs
+             if output.get("output_type") in ("stream", "error")]  # a test cell displays nothing else
+    return "\n".join(result), shown
+
+
+_PRINTED = re.compile(r"""print\(\s*f?["'](✅[^"']*)["']""")
+_SHINGLE = 20
+_LIMIT = 200  # characters of a failure message shown: student values in it cannot carry much
+
+
+def _hidden_lines(lines: list[str]) -> set[str]:
+    inside, found = False, set()
+    for line in lines:
+        if line.strip() in (_BEGIN, _END):
+            inside = line.strip() == _BEGIN
+        elif inside and line.strip():
+            found.add(line.strip())
+    return found
+
+
+_STRING = re.compile(r"""[rfb]*("[^"]*"|'[^']*')""")
+
+
+def _shingles(lines: set[str]) -> set[str]:
+    """Every 20-character piece of the hidden lines' code (their messages are shown anyway)."""
+    pieces = set()
+    for line in lines:
+        for code in _STRING.split(line)[::2]:
+            code = code.strip()
+            pieces.update(code[i:i + _SHINGLE] for i in range(max(1, len(code) - _SHINGLE + 1)) if len(code) >= 8)
+    return pieces
+
+
+def _leaks(text: str, hidden: set[str]) -> bool:
+    return any(text[i:i + _SHINGLE] in hidden for i in range(max(1, len(text) - _SHINGLE + 1)))
+
+
+def _scrubbed(output: dict, hidden: set[str], own: set[str]) -> dict:
+    """Student code can print the cell it runs in (IPython keeps it in `In`): what a test cell
+    shows is its own ✅ line and its failure, cut short, and nothing with hidden code in it."""
+    def clean(line: str) -> str:
+        return "[removed: it quotes the hidden checks]" if _leaks(line, hidden) else line[:_LIMIT]
+
+    output = NotebookNode(dict(output))
+    if output.get("output_type") == "stream":
+        kept = [line for line in "".join(output.get("text", "")).split("\n")
+                if line.strip() in own or line.startswith("❌")]
+        output["text"] = "".join(clean(line) + "\n" for line in kept)
+    else:
+        output["evalue"] = clean(output.get("evalue", ""))
+        output["traceback"] = [clean(line) for line in output.get("traceback", [])]
+    return output
 
 
 def _summary(checks: list[str], failure: str, hidden_failed: bool, cell_failed: bool, indent: str) -> list[str]:
