@@ -101,6 +101,16 @@ def test_a_local_dask_cluster_gives_the_same_grades(course):
     for report in json.loads((course / "dask.json").read_text()):
         assert report["cells"] == local_reports[report["student"]]["cells"], report["student"]
 
+    pages = course / "nbgrader" / "feedback"
+    assert run_tito(course, "nbgrader", "feedback", MODULE, env=env).returncode == 0
+    local_pages = {p: p.read_text() for p in pages.glob(f"*/{MODULE}/layers.html")}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        fanned = run_tito(course, "nbgrader", "feedback", MODULE, "--scheduler", cluster.scheduler_address,
+                          env=env | {"PYTHONPATH": str(course)})
+    assert fanned.returncode == 0, fanned.stderr
+    assert {p: p.read_text() for p in pages.glob(f"*/{MODULE}/layers.html")} == local_pages
+    assert len(local_pages) == len(STUDENTS)
+
 
 def test_a_dask_worker_killed_mid_run_loses_nothing(course, tmp_path):
     pytest.importorskip("distributed")

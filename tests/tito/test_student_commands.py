@@ -361,3 +361,14 @@ def test_ctrl_c_records_nothing_and_exits_130(repo, command):
     assert "Interrupted: nothing was recorded" in result.stderr and "Fix the failing" not in result.stderr
     assert "Traceback" not in result.stderr
     assert package_state(repo) == before and progress_of(repo) == progress
+
+
+@pytest.mark.slow
+def test_a_missing_prerequisite_is_named_as_the_cause(repo):
+    write(solved(repo), repo / LAYERS)
+    (repo / "tinytorch/core/tensor.py").unlink()  # module 01 is neither shipped nor completed
+    result = run_tito(repo, "module", "test", "03_layers")
+    assert result.returncode == 1
+    text = " ".join(result.stdout.split())
+    assert "missing_prerequisite:" in text and "tinytorch.core.tensor" in text
+    assert "because of an earlier problem: a module this one builds on cannot be imported" in text
