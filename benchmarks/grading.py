@@ -90,7 +90,7 @@ def protections(root: Path, repeats: int) -> dict:
     machine hits all of them alike."""
     from tito import cleanroom, notebooks, sandbox
     from tito.paths import Paths
-    from tito.preprocessors import _site_modules
+    from tito.preprocessors import site_modules
     from tito.registry import resolve
 
     module = resolve(Paths(root), "03_layers")
@@ -101,7 +101,7 @@ def protections(root: Path, repeats: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-site-") as folder:
         site = sandbox.build_site(sandbox.site_spec_for(root, module.slug, include_completed=False),
                                   Path(folder) / "site")
-        prerequisites = _site_modules(site)
+        prerequisites = site_modules(site)
         for _ in range(repeats):
             for sandboxed in (True, False):
                 label = "sandboxed" if sandboxed else "direct"

@@ -405,9 +405,3 @@ def _reason(cell: NotebookNode | None, causes: dict[str, str]) -> str:
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     return lines[0][:300] if lines else ""
-
-
-def report_json(reports: list[GradeReport]) -> str:
-    from tito.report import reports_json
-
-    return reports_json(reports)

@@ -38,7 +38,7 @@ def export_target(notebook: NotebookNode) -> str:
     return ""
 
 
-def _site_modules(site_dir: Path) -> list[str]:
+def site_modules(site_dir: Path) -> list[str]:
     """The earlier modules the site holds (shipped or the student's own builds)."""
     core = site_dir / "tinytorch" / "core"
     names = {path.stem for path in core.glob("*.py")} | {path.stem for path in core.glob("_completed/*.py")}
@@ -64,7 +64,7 @@ class CleanRoomCheck(NbGraderPreprocessor):
         with tempfile.TemporaryDirectory(prefix="tito-cleanroom-") as scratch:
             site_dir = Path(settings.site) if settings.site else self._build_site(settings, resources, Path(scratch))
             result = cleanroom.run(site_dir, target, cleanroom.exported_cells(nb, target), cleanroom.graded_tests(nb),
-                                   _site_modules(site_dir), timeout, sandboxed=settings.enabled)
+                                   site_modules(site_dir), timeout, sandboxed=settings.enabled)
         mismatched = []
         for cell in nb.cells:
             if cell.cell_type != "code" or not utils.is_grade(cell):
