@@ -104,7 +104,9 @@ def environment(site_dir: Path, home: Path) -> dict[str, str]:
 def bwrap_argv(site_dir: Path, scratch: Path, *, writable: list[Path] = (), workdir: Path | None = None) -> list[str]:
     """The bubblewrap prefix for a command that runs with `site_dir` (read-only) as its only
     course files and `scratch` (plus `writable`) as its only writable folders."""
-    argv = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    # a private /tmp first: a Python environment or site folder under /tmp is mounted over it
+    argv = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for path in _SYSTEM_DIRS:
         argv += _bind_or_link(path)
     for name in _ETC_FILES:
@@ -113,7 +115,6 @@ def bwrap_argv(site_dir: Path, scratch: Path, *, writable: list[Path] = (), work
         argv += ["--ro-bind", location, location]
     for hidden in _installed_course_packages():
         argv += ["--tmpfs", hidden]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     argv += ["--ro-bind", str(site_dir), str(site_dir)]
     for folder in [scratch, *writable]:
         argv += ["--bind", str(folder), str(folder)]
@@ -138,6 +139,10 @@ def check_available() -> None:
         result = subprocess.run(probe, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        if "execvp" in detail:
+            raise SandboxUnavailable(
+                f"Cannot sandbox student code: the sandbox cannot run this Python ({detail}).",
+                f"The Python environment ({sys.prefix}) must be visible inside: report this with the path.")
         raise SandboxUnavailable(
             f"Cannot sandbox student code: bubblewrap failed here ({detail}).",
             "bwrap needs user namespaces (sysctl kernel.unprivileged_userns_clone=1) or root; inside a "
