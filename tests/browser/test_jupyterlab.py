@@ -280,7 +280,10 @@ def _run_all(page) -> dict:
     assert before and before["counts"] and all(c is None for c in before["counts"]), \
         f"the notebook should not have run yet: {_describe(before)}"
     page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-    page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
+    item = page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first
+    item.wait_for(timeout=30_000)
+    assert "lm-mod-disabled" not in (item.get_attribute("class") or ""), "Run All Cells is disabled"
+    item.click()
     state = _wait_for(lambda: (lambda s: _finished(s) and s)(_notebook_state(page)), RUN_TIMEOUT,
                       lambda: f"Run All Cells to finish ({_describe(_notebook_state(page))})")
     counts = [c for c in state["counts"] if c is not None]
@@ -327,12 +330,18 @@ def _shot(page, lab: Lab, name: str) -> Path:
 def test_the_binder_link_opens_module_03_among_every_module_without_instructor_tools(lab, page):
     _open(page, lab, NOTEBOOK)
     # the file browser follows the link into modules/03_layers; one level up are all modules
-    crumb = page.locator(".jp-FileBrowser-crumbs .jp-BreadCrumbs-item", has_text="modules")
-    crumb.wait_for(timeout=OPEN_TIMEOUT * 1000)
-    crumb.click()
+    crumbs = page.locator(".jp-FileBrowser-crumbs .jp-BreadCrumbs-item")
+    _wait_for(lambda: "03_layers" in crumbs.all_inner_texts(), OPEN_TIMEOUT,
+              lambda: f"the file browser to follow the link into modules/03_layers (at {crumbs.all_inner_texts()})")
     listed = lambda: page.locator(".jp-FileBrowser .jp-DirListing-itemText").all_inner_texts()  # noqa: E731
-    _wait_for(lambda: set(MODULE_FOLDERS) <= set(listed()), 60,
-              lambda: f"the file browser to list {MODULE_FOLDERS} in modules/ (it lists {listed()})")
+
+    def modules_listed():
+        if crumbs.all_inner_texts() != ["modules"]:  # (again, should anything move the browser back)
+            crumbs.filter(has_text="modules").first.click()
+        return crumbs.all_inner_texts() == ["modules"] and set(MODULE_FOLDERS) <= set(listed())
+
+    _wait_for(modules_listed, 60, lambda: f"the file browser to list {MODULE_FOLDERS} in modules/ "
+                                          f"(it is at {crumbs.all_inner_texts()} and lists {listed()})", interval=0.5)
     _shot(page, lab, "1-binder-link-module-folders.png")
 
     # nbgrader's instructor tools are off: configured, and neither offered nor served
