@@ -132,6 +132,7 @@ def lab(edition, tmp_path_factory):
                MPLBACKEND="module://matplotlib_inline.backend_inline")
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+               "--ServerApp.port_retries=0",  # a taken port fails clearly, never another port silently
                "--ServerApp.open_browser=False", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
                "jupyterlab.NeverCheckForUpdate"]
     if os.geteuid() == 0:
