@@ -1,78 +1,141 @@
-"""A simulated Binder build: a fresh virtual environment from binder/requirements.txt, then
-binder/postBuild in a fresh clone, then the student's view of the result."""
+"""A simulated Binder build of the student edition, which is what Binder is launched from.
+
+The edition is released from a throw-away git copy of this repository (`tito release
+student`). As repo2docker would: a fresh virtual environment from the edition's
+binder/requirements.txt, then the edition's binder/postBuild in a fresh clone of it (with
+that environment first on PATH). Then the student's view of the result."""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import REPO, copy_repo
+from helpers import copy_repo, run_tito
+
+from tito import edition
+from tito.paths import Paths
+from tito.registry import discover
 
 pytestmark = pytest.mark.slow
 
-LINKED = ["modules/01_tensor/tensor.ipynb", "modules/02_activations/activations.ipynb",
-          "modules/03_layers/layers.ipynb"]
+DISABLED_SERVER_EXTENSIONS = ["nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list"]
+DISABLED_LAB_PLUGINS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                        "@jupyter/nbgrader:course-list"]
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _fresh_clone(target: Path) -> Path:
-    """A clone of the committed repository (as Binder gets it), or a copy without history."""
-    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True)
-    if (REPO / ".git").exists() and head.returncode == 0:
-        subprocess.run(["git", "clone", "-q", str(REPO), str(target)], check=True)
-        return target
-    return copy_repo(target)
+def git(folder: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, check=True).stdout
 
 
 @pytest.fixture(scope="module")
-def binder(tmp_path_factory):
+def instructor(tmp_path_factory) -> Path:
+    root = copy_repo(tmp_path_factory.mktemp("instructor") / "repo")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=i", "-c", "user.email=i@x", "commit", "-q", "-m", "course")
+    return root
+
+
+@pytest.fixture(scope="module")
+def binder(instructor, tmp_path_factory):
     base = tmp_path_factory.mktemp("binder")
-    venv = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    install = subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(REPO / "binder/requirements.txt")],
-                             capture_output=True, text=True)
-    assert install.returncode == 0, install.stderr[-3000:]
-    clone = _fresh_clone(base / "clone")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TITO_ROOT", "VIRTUAL_ENV")}
-    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
-    build = subprocess.run(["bash", "binder/postBuild"], cwd=clone, env=env, capture_output=True, text=True)
-    return clone, venv, env, build
+    published = base / "tinytorch-student"
+    run_tito(instructor, "release", "student", "--to", str(published), check=True)
+
+    # The environment lives outside /tmp, as Binder's does (/srv/conda/envs/notebook): tito's
+    # sandbox mounts a private /tmp over the environment's folders, which hides an
+    # environment that lives under /tmp (bwrap: execvp .../venv/bin/python: No such file).
+    venv_parent = Path(tempfile.mkdtemp(prefix="tinytorch-binder-", dir="/var/tmp"))
+    venv = venv_parent / "venv"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        install = subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "-r",
+                                  str(published / "binder/requirements.txt")], capture_output=True, text=True)
+        assert install.returncode == 0, install.stderr[-3000:]
+
+        clone = base / "clone"
+        subprocess.run(["git", "clone", "-q", str(published), str(clone)], check=True)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PYTHONPATH", "TITO_ROOT", "VIRTUAL_ENV", "TINYTORCH_GRADEBOOK_URL")
+               and not k.startswith(("JUPYTER", "JUPYTERLAB"))}
+        # The session's own (throw-away) user-level Jupyter folders: whatever postBuild writes
+        # at that level stays here, and the machine's ~/.jupyter plays no part in the checks.
+        env |= {"PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
+                "JUPYTER_CONFIG_DIR": str(base / "jupyter-config"), "JUPYTER_DATA_DIR": str(base / "jupyter-data"),
+                "JUPYTER_RUNTIME_DIR": str(base / "jupyter-runtime")}
+        build = subprocess.run(["bash", "binder/postBuild"], cwd=clone, env=env, capture_output=True, text=True,
+                               timeout=900)
+        yield clone, venv, env, build
+    finally:
+        shutil.rmtree(venv_parent, ignore_errors=True)
+
+
+def _run(env: dict, *command: str, cwd: Path) -> str:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
+    return _ANSI.sub("", result.stdout + result.stderr)
 
 
 def test_post_build_succeeds(binder):
-    _, _, _, build = binder
+    *_, build = binder
     assert build.returncode == 0, build.stdout + build.stderr
 
 
-def test_notebooks_exist_at_the_linked_paths_without_solutions(binder):
+def test_notebooks_exist_at_the_linked_paths_without_solutions(instructor, binder):
     clone, *_ = binder
-    for relative in LINKED:
-        text = (clone / relative).read_text()
-        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+    modules = discover(Paths(instructor))
+    assert [m.slug for m in modules] == ["01_tensor", "02_activations", "03_layers"]
+    secrets = edition.secret_lines(Paths(instructor), set())
+    assert secrets, "the scan knows the answers"
+    for module in modules:
+        notebook = clone / "modules" / module.slug / module.notebook_name  # e.g. modules/03_layers/layers.ipynb
+        assert notebook.is_file(), f"postBuild made no {notebook.relative_to(clone)}"
+        text = notebook.read_text()
+        assert not edition.leak_in(text, secrets), f"{notebook.relative_to(clone)}: {edition.leak_in(text, secrets)}"
         assert "NotImplementedError" in text
-    layers = (clone / LINKED[2]).read_text()
-    assert "seen.add(id(tensor))" not in layers and "weight *= np.float32(scale)" not in layers
+    assert git(clone, "status", "--porcelain") == "", "the build changed nothing git tracks (notebooks are untracked)"
 
 
-def test_jupyterlab_opens_py_files_as_notebooks(binder):
-    _, venv, *_ = binder
-    overrides = next(venv.glob("share/jupyter/lab/settings/overrides.json"))
-    assert '"python": "Jupytext Notebook"' in overrides.read_text()
+def test_apt_installs_the_grading_sandbox(binder):
+    clone, *_ = binder
+    packages = (clone / "binder/apt.txt").read_text().split()
+    assert "bubblewrap" in packages
+
+
+def test_nbgrader_instructor_tools_are_disabled(binder):
+    clone, venv, env, _ = binder
+    servers = _run(env, str(venv / "bin/jupyter"), "server", "extension", "list", cwd=clone)
+    for name in DISABLED_SERVER_EXTENSIONS:
+        states = re.findall(rf"^\s*{re.escape(name)} (enabled|disabled)\s*$", servers, re.MULTILINE)
+        assert states == ["disabled"], f"{name}: {states}\n{servers}"
+    assert re.search(r"nbgrader\.server_extensions\.assignment_list enabled", servers), servers  # the students' own
+    labs = _run(env, str(venv / "bin/jupyter"), "labextension", "list", cwd=clone)
+    assert "Disabled extensions:" in labs, labs
+    disabled = labs.split("Disabled extensions:", 1)[1]
+    for plugin in DISABLED_LAB_PLUGINS:
+        assert re.search(rf"^\s*{re.escape(plugin)}\b", disabled, re.MULTILINE), f"{plugin} is not disabled:\n{labs}"
+    page_config = venv / "etc/jupyter/labconfig/page_config.json"
+    assert page_config.is_file(), "postBuild disables the lab plugins in the environment, for every user"
 
 
 def test_tito_module_test_runs_in_the_binder_environment(binder):
     clone, venv, env, _ = binder
     result = subprocess.run([str(venv / "bin/tito"), "module", "test", "03_layers"], cwd=clone,
-                            env=env | {"COLUMNS": "160"}, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 1, result.stderr  # the untouched notebook scores 0
-    assert "test-linear-creation" in result.stdout and "0/100" in result.stdout
-    assert "Traceback" not in result.stderr
+                            env=env | {"COLUMNS": "160"}, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr  # the untouched notebook scores 0
+    assert "test-linear-creation" in result.stdout and "0/100" in result.stdout, result.stdout
+    assert "points are graded by your instructor" in result.stdout, result.stdout
+    assert "Traceback" not in result.stderr, result.stderr
 
 
 def test_the_binder_environment_has_no_development_extras(binder):
-    _, venv, *_ = binder
-    site = next(venv.glob("lib/python*/site-packages"))
-    assert not list(site.glob("torch")) and not list(site.glob("playwright"))
+    _, venv, env, _ = binder
+    check = "import importlib.util as u; print([m for m in ('torch', 'playwright') if u.find_spec(m)])"
+    assert _run(env, str(venv / "bin/python"), "-c", check, cwd=venv).strip() == "[]"
