@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -47,34 +45,32 @@ def instructor(tmp_path_factory) -> Path:
 def binder(instructor, tmp_path_factory):
     base = tmp_path_factory.mktemp("binder")
     published = base / "tinytorch-student"
-    run_tito(instructor, "release", "student", "--to", str(published), check=True)
+    # Module 03 is the assignment: the earlier modules ship as reference builds, so the Binder
+    # link to modules/03_layers/layers.ipynb works without completing them first.
+    run_tito(instructor, "release", "student", "--to", str(published), "--provide", "01", "02", check=True)
 
-    # The environment lives outside /tmp, as Binder's does (/srv/conda/envs/notebook): tito's
-    # sandbox mounts a private /tmp over the environment's folders, which hides an
-    # environment that lives under /tmp (bwrap: execvp .../venv/bin/python: No such file).
-    venv_parent = Path(tempfile.mkdtemp(prefix="tinytorch-binder-", dir="/var/tmp"))
-    venv = venv_parent / "venv"
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        install = subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "-r",
-                                  str(published / "binder/requirements.txt")], capture_output=True, text=True)
-        assert install.returncode == 0, install.stderr[-3000:]
+    # The environment lives under /tmp, on purpose: the sandbox once hid such an environment
+    # behind its private /tmp (bwrap: execvp .../venv/bin/python: No such file).
+    venv = base / "venv"
 
-        clone = base / "clone"
-        subprocess.run(["git", "clone", "-q", str(published), str(clone)], check=True)
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("PYTHONPATH", "TITO_ROOT", "VIRTUAL_ENV", "TINYTORCH_GRADEBOOK_URL")
-               and not k.startswith(("JUPYTER", "JUPYTERLAB"))}
-        # The session's own (throw-away) user-level Jupyter folders: whatever postBuild writes
-        # at that level stays here, and the machine's ~/.jupyter plays no part in the checks.
-        env |= {"PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
-                "JUPYTER_CONFIG_DIR": str(base / "jupyter-config"), "JUPYTER_DATA_DIR": str(base / "jupyter-data"),
-                "JUPYTER_RUNTIME_DIR": str(base / "jupyter-runtime")}
-        build = subprocess.run(["bash", "binder/postBuild"], cwd=clone, env=env, capture_output=True, text=True,
-                               timeout=900)
-        yield clone, venv, env, build
-    finally:
-        shutil.rmtree(venv_parent, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    install = subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "-r",
+                              str(published / "binder/requirements.txt")], capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr[-3000:]
+
+    clone = base / "clone"
+    subprocess.run(["git", "clone", "-q", str(published), str(clone)], check=True)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "TITO_ROOT", "VIRTUAL_ENV", "TINYTORCH_GRADEBOOK_URL")
+           and not k.startswith(("JUPYTER", "JUPYTERLAB"))}
+    # The session's own (throw-away) user-level Jupyter folders: whatever postBuild writes
+    # at that level stays here, and the machine's ~/.jupyter plays no part in the checks.
+    env |= {"PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
+            "JUPYTER_CONFIG_DIR": str(base / "jupyter-config"), "JUPYTER_DATA_DIR": str(base / "jupyter-data"),
+            "JUPYTER_RUNTIME_DIR": str(base / "jupyter-runtime")}
+    build = subprocess.run(["bash", "binder/postBuild"], cwd=clone, env=env, capture_output=True, text=True,
+                           timeout=900)
+    yield clone, venv, env, build
 
 
 def _run(env: dict, *command: str, cwd: Path) -> str:
@@ -132,6 +128,7 @@ def test_tito_module_test_runs_in_the_binder_environment(binder):
     assert result.returncode == 1, result.stdout + result.stderr  # the untouched notebook scores 0
     assert "test-linear-creation" in result.stdout and "0/100" in result.stdout, result.stdout
     assert "points are graded by your instructor" in result.stdout, result.stdout
+    assert result.stdout.count("is not implemented yet") == 6 and "missing_prerequisite" not in result.stdout
     assert "Traceback" not in result.stderr, result.stderr
 
 
