@@ -34,7 +34,7 @@ EXPECTED = {
     "syntax_error":     ((10, 0, 0, 0, 0, 0), True, ("syntax_error", "your cell 'linear'", "line")),  # 10
     "sys_exit":         ((10, 15, 15, 0, 0, 0), True, None),     # 40
     "os_exit":          ((0, 0, 0, 0, 0, 0), False, ("kernel_died", "kernel died")),  # 0
-    "huge_output":      ((10, 15, 15, 20, 20, 20), True, ("import_time_code", "print")),  # 100: prints at import
+    "huge_output":      ((10, 15, 15, 20, 20, 20), True, ("import_time_code", "runs at import")),  # 100: prints at import
     "not_json":         ((0, 0, 0, 0, 0, 0), False, ("not a valid notebook",)),  # 0
     "no_notebook":      ((0, 0, 0, 0, 0, 0), False, ("no layers.ipynb", "layers (1).ipynb")),  # 0
     "hidden_failure":   ((10, 0, 15, 20, 20, 20), True, ()),     # 85
