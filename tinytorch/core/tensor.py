@@ -21,28 +21,36 @@ def _describe(data) -> str:
 def _as_array(data, dtype=None) -> np.ndarray:
     """Convert `data` into a NumPy array of `dtype` (float32 when None).
 
-    TODO: turn numbers, nested lists, arrays and Tensors into a NumPy array.
+    TODO:
+    Turn numbers, nested lists, arrays and Tensors into a NumPy array, refusing what is
+    not numeric with a clear error.
 
     APPROACH:
-    1. If `data` is a Tensor, use its `.data` array.
-    2. Refuse strings, bytes, dicts, sets and None with a TypeError that names what was
-       received (the helper `_describe(data)` formats it).
-    3. Convert with `np.asarray`. Ragged lists such as `[[1, 2], [3]]` make NumPy raise
-       ValueError: raise your own ValueError that says the rows have different lengths.
-    4. Refuse anything that is not numeric (`array.dtype.kind` not in "biuf") with a
-       TypeError.
-    5. Return the array cast to `dtype or np.float32`, copying only if needed
-       (`astype(..., copy=False)`).
+    1. A Tensor already holds an array: start from that array.
+    2. Refuse the obviously wrong containers (strings, bytes, dicts, sets, None) before
+       NumPy tries to make sense of them; the message names what was received.
+    3. Let NumPy build the array. Ragged lists make NumPy fail with a ValueError: turn
+       it into your own ValueError that says the rows differ in length ("ragged").
+    4. Look at the kind of the array's dtype: booleans, signed and unsigned integers and
+       floats are fine, anything else (text, objects, complex numbers) is a TypeError.
+    5. Convert to the wanted dtype (float32 by default) without copying when the array
+       already has it.
 
     EXAMPLE:
     >>> _as_array([[1, 2], [3, 4]]).dtype
     dtype('float32')
+    >>> _as_array([True, False])
+    array([1., 0.], dtype=float32)
     >>> _as_array("hello")
     TypeError: Tensor data must be numeric; got str 'hello'
+    >>> _as_array([[1, 2], [3]])
+    ValueError: Tensor data is ragged: every nested list must have the same length; ...
 
     HINTS:
-    - `isinstance(data, _REJECTED_TYPES)` catches the non-numeric containers at once.
-    - `np.asarray` of a list of strings gives dtype kind "U": step 4 catches it.
+    - `isinstance` accepts a tuple of types, such as `_REJECTED_TYPES`.
+    - `_describe(data)` formats what was received for a message.
+    - Every dtype has a one-letter `kind`; NumPy's documentation lists them.
+    - `astype` has a `copy` argument.
     """
     if isinstance(data, Tensor):
         data = data.data
@@ -76,6 +84,13 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.grad = None
 
+    @classmethod
+    def _wrap(cls, array: np.ndarray, requires_grad: bool = False) -> "Tensor":
+        """A Tensor around `array` exactly as it is (any dtype, no conversion, no copy)."""
+        tensor = cls.__new__(cls)
+        tensor.data, tensor.requires_grad, tensor.grad = array, bool(requires_grad), None
+        return tensor
+
     # -- properties (given) ------------------------------------------------------
     @property
     def shape(self) -> tuple:
@@ -92,6 +107,10 @@ class Tensor:
     @property
     def dtype(self):
         return self.data.dtype
+
+    def numel(self) -> int:
+        """The number of elements, as a Python int (PyTorch's name for `size`)."""
+        return int(self.data.size)
 
     def numpy(self) -> np.ndarray:
         """The underlying NumPy array (shared, not copied)."""
@@ -112,23 +131,30 @@ class Tensor:
 
     # -- Part 2: element-wise arithmetic ---------------------------------------------
     def _operand(self, other) -> np.ndarray:
-        """The NumPy array to combine with `self.data`, in this tensor's dtype.
+        """The NumPy array (or Python number) to combine with `self.data`.
 
-        TODO: turn the other operand of `+ - * /` into something NumPy can combine.
+        TODO:
+        Turn the other operand of `+ - * /` into something NumPy can combine with this
+        tensor's array without changing its dtype.
 
         APPROACH:
-        1. A Tensor gives its `.data`.
-        2. A Python int or float is returned as it is: NumPy keeps float32 results for
-           Python scalars.
-        3. Anything else goes through `_as_array(other, self.data.dtype)`, so that a
-           float64 NumPy array is cast down and cannot promote the result to float64.
+        1. Another Tensor contributes its array.
+        2. A plain Python int or float can be used as it is: NumPy treats Python numbers
+           as "weak" and keeps the array's float32.
+        3. Anything else (NumPy arrays, NumPy scalars, lists) must first be converted to
+           this tensor's dtype with the helper from Part 1; otherwise a float64 operand
+           would promote the result to float64.
 
         EXAMPLE:
-        >>> Tensor([1.0]) + np.array([2.0])        # float64 operand
+        >>> Tensor([1.0]) + np.array([2.0])        # a float64 operand
         Tensor([3.], shape=(1,), dtype=float32)
+        >>> (Tensor([1.0, 2.0]) * 3).dtype
+        dtype('float32')
 
         HINTS:
-        - `isinstance(other, (int, float))` covers bool too, which is fine here.
+        - `self.data.dtype` is the dtype to convert to.
+        - `isinstance(True, int)` is True: booleans take the Python-number path, which is
+          fine.
         """
         if isinstance(other, Tensor):
             return other.data
@@ -170,27 +196,31 @@ class Tensor:
 
     # -- Part 3: matrix multiplication -------------------------------------------------
     def matmul(self, other) -> "Tensor":
-        """Matrix product `self @ other`, following NumPy's rules for 1-D to N-D.
+        """Matrix product `self @ other`, following NumPy's matmul rules for 1-D to N-D.
 
-        TODO: compute the product, and explain a shape mismatch clearly.
+        TODO:
+        Compute the product, and explain a shape mismatch clearly.
 
         APPROACH:
-        1. Get the other operand's array with `self._operand(other)`.
-        2. Compute `np.matmul(self.data, other_array)` and wrap it with `self._result`.
-        3. NumPy raises ValueError on a mismatch. Catch it and raise a ValueError that
-           shows both shapes and the two inner dimensions: the last dimension of the left
-           operand and the first (1-D) or second-to-last (N-D) dimension of the right.
-           If the inner dimensions agree, the batch dimensions were at fault: say so.
-           0-d operands cannot be multiplied as matrices: say that too.
+        1. Turn the other operand into an array the same way the arithmetic does.
+        2. Use NumPy's matrix multiplication (the `@` rules: 1-D operands are vectors,
+           N-D operands are stacks of matrices whose leading dimensions broadcast). Do not
+           use `np.dot`: for N-D operands it computes something else.
+        3. NumPy raises ValueError on a mismatch. Catch it and raise your own ValueError
+           built by the given `_matmul_error(left_shape, right_shape)`: it names both
+           shapes and the two inner dimensions (or the batch dimensions, or a 0-d operand).
+        4. Wrap the product with `self._result`, which also sets `requires_grad`.
 
         EXAMPLE:
+        >>> (Tensor(np.ones((2, 4, 3))) @ Tensor(np.ones((2, 3, 5)))).shape
+        (2, 4, 5)
         >>> Tensor(np.ones((32, 128))) @ Tensor(np.ones((256, 10)))
         ValueError: Cannot perform matrix multiplication: (32, 128) @ (256, 10).
         Inner dimensions must match: 128 ≠ 256
 
         HINTS:
-        - Checking only after NumPy fails keeps the fast path free of Python checks.
-        - `shape[-2 if len(shape) > 1 else 0]` picks the right operand's inner dimension.
+        - Letting NumPy fail first keeps the common, correct case free of Python checks.
+        - `raise ... from error` keeps NumPy's original error attached for debugging.
         """
         other_array = np.asarray(self._operand(other))
         try:
@@ -209,20 +239,25 @@ class Tensor:
     def reshape(self, *shape) -> "Tensor":
         """A tensor with the same numbers in a new shape.
 
-        TODO: accept `t.reshape(2, 3)` and `t.reshape((2, 3))`, with one -1 allowed.
+        TODO:
+        Accept `t.reshape(2, 3)` and `t.reshape((2, 3))`, with one -1 allowed.
 
         APPROACH:
-        1. If a single tuple or list was passed, unpack it.
-        2. Call `self.data.reshape(shape)`; NumPy works out a -1.
-        3. Turn NumPy's ValueError into one that says the old shape, its size and the
+        1. The shape may arrive as separate numbers or as one tuple or list: normalise it.
+        2. Let NumPy reshape the array; it works out a -1 and, for an array laid out in
+           row-major order, returns a view that shares the numbers (no copy).
+        3. Turn NumPy's ValueError into one that names the old shape, its size and the
            shape that was asked for.
+        4. Return a new Tensor around the reshaped array, keeping `requires_grad`.
 
         EXAMPLE:
         >>> Tensor(np.arange(6)).reshape(2, -1).shape
         (2, 3)
+        >>> Tensor(np.arange(6)).reshape(4, 2)
+        ValueError: Cannot reshape a tensor of shape (6,) (size 6) into shape (4, 2)
 
         HINTS:
-        - `len(shape) == 1 and isinstance(shape[0], (tuple, list))`.
+        - Do not copy: `np.shares_memory` tells you whether you did.
         """
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
@@ -238,18 +273,23 @@ class Tensor:
     def transpose(self, dim0: int = -2, dim1: int = -1) -> "Tensor":
         """Swap two dimensions (the last two by default: the matrix transpose).
 
-        TODO: swap `dim0` and `dim1`; a 0-d or 1-D tensor is returned unchanged.
+        TODO:
+        Swap `dim0` and `dim1`; a 0-d or 1-D tensor comes back unchanged.
 
         APPROACH:
-        1. If `self.ndim < 2`, return a tensor of the same data.
-        2. Otherwise use `np.swapaxes(self.data, dim0, dim1)`.
+        1. A tensor with fewer than two dimensions has nothing to swap: return a new Tensor
+           around the same array.
+        2. Otherwise let NumPy swap the two axes; the result is a view (no copy).
+        3. Keep `requires_grad`.
 
         EXAMPLE:
         >>> Tensor(np.zeros((2, 3))).transpose().shape
         (3, 2)
+        >>> Tensor(np.zeros((2, 3, 4))).transpose(0, 2).shape
+        (4, 3, 2)
 
         HINTS:
-        - `swapaxes` returns a view: no numbers are copied.
+        - NumPy has a function that swaps exactly two axes.
         """
         if self.ndim < 2:
             return Tensor(self.data, requires_grad=self.requires_grad)
@@ -259,30 +299,107 @@ class Tensor:
     def T(self) -> "Tensor":
         return self.transpose()
 
+    # -- given: PyTorch's view, contiguous and masked_fill -----------------------------
+    def view(self, *shape) -> "Tensor":
+        """The same numbers in a new shape, always sharing memory (PyTorch's `view`).
+
+        Unlike `reshape` it never copies: when the numbers cannot be read in the new shape
+        without moving them (a transposed matrix flattened, for example), it raises
+        ValueError; call `contiguous()` first, or use `reshape`. One -1 is allowed.
+        """
+        if shape and isinstance(shape[0], (tuple, list)):  # view((2, 3)) as well as view(2, 3)
+            shape = tuple(shape[0])
+        try:
+            viewed = self.data.reshape(shape)
+        except ValueError as problem:
+            raise ValueError(f"Cannot view a tensor of shape {self.shape} (size {self.size}) "
+                             f"as shape {shape}") from problem
+        if self.data.size and not np.may_share_memory(viewed, self.data):
+            raise ValueError(f"Cannot view a tensor of shape {self.shape} as shape {shape} without "
+                             f"copying: its numbers are not stored in that order. Call .contiguous() "
+                             f"first, or use .reshape()")
+        return Tensor._wrap(viewed, self.requires_grad)
+
+    def contiguous(self) -> "Tensor":
+        """This tensor itself if its numbers are stored in row-major order, otherwise a
+        row-major copy (PyTorch's `contiguous`)."""
+        if self.data.flags.c_contiguous:
+            return self
+        return Tensor._wrap(np.ascontiguousarray(self.data), self.requires_grad)
+
+    def masked_fill(self, mask, value) -> "Tensor":
+        """A new tensor with `value` wherever the boolean `mask` is True (PyTorch's
+        `masked_fill`). The mask broadcasts against this tensor; the dtype is kept; `value`
+        is a number or a 0-d Tensor."""
+        mask_array = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        if mask_array.dtype != np.bool_:
+            raise TypeError(f"masked_fill needs a boolean mask, got dtype {mask_array.dtype}")
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise ValueError(f"masked_fill needs a number or a 0-d tensor as value, got shape {value.shape}")
+            value = value.data
+        fill = np.asarray(value).astype(self.data.dtype)
+        return Tensor._wrap(np.where(mask_array, fill, self.data), self.requires_grad)
+
     # -- Part 5: reductions ---------------------------------------------------------------
     def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
-        """Sum over `axis` (all elements when None).
+        """Sum over `axis` (all elements when None; an int or a tuple of ints otherwise).
 
-        TODO: implement `sum`, and `mean` and `max` below, the same way.
+        TODO:
+        Implement `sum`, and `mean` and `max` below, the same way.
 
         APPROACH:
-        1. Call the NumPy reduction on `self.data` with `axis` and `keepdims`.
-        2. Wrap the result in a Tensor (`np.asarray` turns a NumPy scalar into a 0-d
-           array, so the result is float32, not a Python float).
+        1. NumPy's reductions take the same `axis` and `keepdims` arguments: pass them on.
+        2. A full reduction gives a NumPy scalar, not an array: make it a 0-d array so the
+           result is a float32 Tensor, not a Python float.
+        3. Wrap the result with `self._result`.
 
         EXAMPLE:
         >>> Tensor([[1, 2], [3, 4]]).sum(axis=0)
         Tensor([4., 6.], shape=(2,), dtype=float32)
+        >>> Tensor([[1, 2], [3, 4]]).sum(axis=(0, 1), keepdims=True).shape
+        (1, 1)
 
         HINTS:
-        - `np.sum`, `np.mean` and `np.max` all take `axis=` and `keepdims=`.
+        - Arrays have `.sum`, `.mean` and `.max` methods.
+        - `np.asarray` of a NumPy scalar is a 0-d array of the same dtype.
         """
         return self._result(np.asarray(self.data.sum(axis=axis, keepdims=keepdims)))
 
     def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """Mean over `axis` (all elements when None; an int or a tuple of ints otherwise).
+
+        TODO:
+        The same as `sum`, with the mean.
+
+        APPROACH:
+        1. Follow the steps of `sum` with NumPy's mean.
+
+        EXAMPLE:
+        >>> Tensor([[1, 2], [3, 4]]).mean(axis=1)
+        Tensor([1.5, 3.5], shape=(2,), dtype=float32)
+
+        HINTS:
+        - The mean of float32 numbers stays float32 in NumPy.
+        """
         return self._result(np.asarray(self.data.mean(axis=axis, keepdims=keepdims)))
 
     def max(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """Maximum over `axis` (all elements when None; an int or a tuple of ints otherwise).
+
+        TODO:
+        The same as `sum`, with the maximum.
+
+        APPROACH:
+        1. Follow the steps of `sum` with NumPy's max.
+
+        EXAMPLE:
+        >>> Tensor([[1, 5], [3, 4]]).max(axis=0)
+        Tensor([3., 5.], shape=(2,), dtype=float32)
+
+        HINTS:
+        - `keepdims=True` keeps the reduced dimension with size 1.
+        """
         return self._result(np.asarray(self.data.max(axis=axis, keepdims=keepdims)))
 
 
