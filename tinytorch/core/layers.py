@@ -11,6 +11,16 @@ import numpy as np
 from tinytorch.core.activations import ReLU, Sigmoid  # noqa: F401  (re-exported for convenience)
 from tinytorch.core.tensor import Tensor
 
+
+def _check_rng(rng):
+    """`rng` must be None (NumPy's global generator) or a np.random.Generator."""
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be None or a numpy.random.Generator (np.random.default_rng(seed)), "
+            f"got {type(rng).__name__}"
+        )
+    return rng
+
 # %% src/03_layers/03_layers.py #layer-base
 class Layer:
     """Base class of every layer: `forward`, `__call__`, `parameters`, train/eval mode."""
@@ -20,11 +30,14 @@ class Layer:
     def forward(self, x, *args, **kwargs):
         """Compute the layer's output. Every subclass must override this.
 
-        TODO: raise NotImplementedError with a message that names the subclass.
+        TODO:
+        Make the base version fail loudly, naming the subclass that forgot to override it.
 
         APPROACH:
-        1. Get the name of the actual class with `type(self).__name__`.
-        2. Raise `NotImplementedError(f"{name} must implement forward(x)")`.
+        1. This method only runs when a subclass did not define its own `forward`.
+        2. Find out which class the object really is (not `Layer`: the subclass).
+        3. Raise the exception Python reserves for "not implemented", with a message that
+           contains that class's name.
 
         EXAMPLE:
         >>> class Broken(Layer): pass
@@ -32,33 +45,42 @@ class Layer:
         NotImplementedError: Broken must implement forward(x)
 
         HINTS:
-        - Naming the subclass tells the user which class is missing its forward.
+        - Every object knows its class through `type(...)`; classes have a `__name__`.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
 
     def __call__(self, x, *args, **kwargs):
-        """Make `layer(x)` mean `layer.forward(x)`.
+        """Make `layer(x, ...)` mean `layer.forward(x, ...)`.
 
-        TODO: delegate to `self.forward`, passing every argument through.
+        TODO:
+        Delegate to this layer's `forward`.
 
         APPROACH:
-        1. Return `self.forward(x, *args, **kwargs)`.
+        1. Python runs `__call__` when you write `layer(...)`.
+        2. Hand every argument you received, positional and keyword, on to `forward`,
+           unchanged.
+        3. Give back whatever `forward` returned.
 
         EXAMPLE:
         >>> dropout(x, training=False)   # the same as dropout.forward(x, training=False)
 
         HINTS:
-        - Pass `*args` and `**kwargs` on, so `Dropout`'s `training=` argument still works.
+        - The star syntax that collected the extra arguments in the signature also spreads
+          them out again in a call.
+        - Forgetting the keyword arguments breaks `Dropout`'s `training=` argument.
         """
         return self.forward(x, *args, **kwargs)
 
     def parameters(self) -> list:
         """The trainable tensors of this layer (none, unless a subclass says otherwise).
 
-        TODO: return an empty list.
+        TODO:
+        Report that a plain layer has nothing to train.
 
         APPROACH:
-        1. Return `[]`: a new list each call, so callers may extend it safely.
+        1. A base layer holds no weights.
+        2. Return an empty list, a new one on every call, so that a caller who extends the
+           list never changes what the next caller gets.
 
         EXAMPLE:
         >>> Layer().parameters()
@@ -70,20 +92,51 @@ class Layer:
         return []
 
     def train(self, mode: bool = True) -> "Layer":
-        """Switch training mode on (or off with `mode=False`); returns the layer."""
-        self.training = bool(mode)
+        """Set training mode (or inference mode with `mode=False`) on this layer and on
+        every layer reachable from it; returns the layer.
+
+        Reachable means held in an attribute, or inside a list, tuple, set or dict held in
+        one, at any depth. Each layer is visited once, so shared layers and cycles are safe.
+        """
+        mode = bool(mode)
+        for layer in _reachable_layers(self):
+            layer.training = mode
         return self
 
     def eval(self) -> "Layer":
-        """Switch to inference mode; returns the layer."""
+        """Switch this layer and every layer reachable from it to inference mode."""
         return self.train(False)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
+
+_CONTAINERS = (list, tuple, set, frozenset)
+
+
+def _reachable_layers(root) -> list:
+    """`root` and every Layer reachable from it through attributes, lists, tuples, sets
+    and dict values, each once, in depth-first order."""
+    found, seen, pending = [], set(), [root]
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        if isinstance(item, Layer):
+            seen.add(id(item))
+            found.append(item)
+            pending.extend(reversed(list(getattr(item, "__dict__", {}).values())))
+        elif isinstance(item, _CONTAINERS):
+            seen.add(id(item))
+            pending.extend(reversed(list(item)))
+        elif isinstance(item, dict):
+            seen.add(id(item))
+            pending.extend(reversed(list(item.values())))
+    return found
+
 # %% src/03_layers/03_layers.py #linear
 def _check_feature_count(name: str, value) -> int:
-    """A layer size must be a positive int (bool is not accepted)."""
+    """A layer size must be a positive int or NumPy integer (bool is not accepted)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
     if value <= 0:
@@ -91,46 +144,39 @@ def _check_feature_count(name: str, value) -> int:
     return int(value)
 
 
-def _check_rng(rng):
-    """`rng` must be None (NumPy's global generator) or a np.random.Generator."""
-    if rng is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be None or a numpy.random.Generator (np.random.default_rng(seed)), "
-            f"got {type(rng).__name__}"
-        )
-    return rng
-
-
 class Linear(Layer):
-    """Fully connected layer: y = x @ W + b."""
+    """Fully connected layer: y = x @ W + b, with W of shape (in_features, out_features)."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None):
         """Create the weight (LeCun-initialised) and the bias (zeros, or None).
 
-        TODO: store the sizes, draw the weight, create the bias.
+        TODO:
+        Check and store the sizes, draw the weight, create the bias.
 
         APPROACH:
-        1. Check and store both sizes with `_check_feature_count("in_features", ...)` and
-           `_check_feature_count("out_features", ...)`; check `rng` with `_check_rng(rng)`.
-        2. Draw a `(in_features, out_features)` matrix from N(0, 1): from
-           `np.random.standard_normal(shape)` when `rng` is None, otherwise from
-           `rng.standard_normal(shape, dtype=np.float32)`.
-        3. Multiply by `sqrt(1 / in_features)` and make it float32. Store it as
-           `self.weight = Tensor(..., requires_grad=True)`.
-        4. If `bias` is true, `self.bias` is a float32 zero Tensor of shape
-           `(out_features,)` with `requires_grad=True`; otherwise `self.bias = None`.
+        1. Validate both sizes and `rng` with the given helpers; keep the sizes they return
+           as `self.in_features` and `self.out_features`.
+        2. Draw an `(in_features, out_features)` block of standard normal numbers: from
+           NumPy's global generator when `rng` is None, otherwise from `rng`.
+        3. Scale it so the standard deviation is `sqrt(1 / in_features)`, make it float32,
+           and store it as `self.weight`, a Tensor that requires grad.
+        4. The bias, when wanted, is a float32 Tensor of zeros, one per output feature, that
+           requires grad; without a bias, `self.bias` is None.
 
         EXAMPLE:
         >>> layer = Linear(784, 256)
-        >>> layer.weight.shape, layer.bias.shape
-        ((784, 256), (256,))
+        >>> layer.weight.shape, layer.weight.dtype, layer.bias.shape
+        ((784, 256), dtype('float32'), (256,))
         >>> round(float(layer.weight.data.std()), 3)
         0.036
+        >>> Linear(784, 256, bias=False).bias is None
+        True
 
         HINTS:
-        - `np.random.standard_normal` only draws float64: cast once with
-          `.astype(np.float32)`.
-        - `np.zeros(n, dtype=np.float32)` for the bias.
+        - NumPy's global generator has `np.random.standard_normal`; a Generator has a method
+          of the same name (which can even produce float32 directly).
+        - The legacy global functions only give float64: convert with `astype`.
+        - `np.zeros` takes a `dtype`.
         """
         self.in_features = _check_feature_count("in_features", in_features)
         self.out_features = _check_feature_count("out_features", out_features)
@@ -152,36 +198,48 @@ class Linear(Layer):
         """Fail early, naming this layer, when `x` cannot go through it."""
         if type(x) is Tensor and x.data.shape[-1:] == (self.in_features,):
             return  # the common case, checked with as little Python as possible
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{self!r} takes a Tensor, got {type(x).__name__}")
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        if isinstance(x, Tensor):
+            shape = x.shape
+        else:
+            raise TypeError(f"{self!r} needs a Tensor as input, got {type(x).__name__}")
+        weight = (self.in_features, self.out_features)
+        if not shape:
+            raise ValueError(f"{self!r}: cannot multiply a 0-d input (shape ()) @ {weight}")
+        if shape[-1] != self.in_features:
             raise ValueError(
-                f"{self!r} expected input with last dimension {self.in_features}, "
-                f"got shape {x.shape}"
+                f"{self!r}: cannot multiply {shape} @ {weight}: "
+                f"the input's last dimension {shape[-1]} ≠ in_features {self.in_features}"
             )
 
     def forward(self, x: Tensor) -> Tensor:
         """Return x @ W + b for input of shape (..., in_features).
 
-        TODO: check the input, multiply by the weight, add the bias if there is one.
+        TODO:
+        Check the input, multiply it by the weight, add the bias if there is one.
 
         APPROACH:
-        1. `self._check_input(x)` (given) raises a clear error for bad input.
-        2. `output = x.data @ self.weight.data`: a new float32 array of shape
-           `(..., out_features)`.
-        3. If there is a bias, add it *in place*: `output += self.bias.data`.
-        4. Return `Tensor(output, requires_grad=...)`: True if the input or the weight
-           requires grad. (Tensor makes any other dtype float32.)
+        1. Let the given `_check_input` vet `x`: it raises the errors the tests expect.
+        2. Multiply the input's array by the weight's array as matrices: the last dimension
+           of the input meets the first dimension of the weight. The product is a new array
+           of shape `(..., out_features)`.
+        3. If the layer has a bias, add it. Broadcasting applies it to every row. The product
+           is a fresh array that nobody else holds, so you may add into it in place and save
+           allocating a second output.
+        4. Wrap the result in a new Tensor that requires grad when the input or the weight
+           does.
 
         EXAMPLE:
         >>> layer = Linear(3, 2)
         >>> layer.forward(Tensor([[1.0, 2.0, 3.0]])).shape
         (1, 2)
+        >>> layer.forward(Tensor(np.ones((4, 5, 3)))).shape
+        (4, 5, 2)
 
         HINTS:
-        - `x.matmul(self.weight) + self.bias` gives the same numbers, but allocates the
-          output twice; adding in place into the fresh product saves a pass over memory.
-        - Broadcasting adds the `(out_features,)` bias to every row.
+        - Tensors keep their NumPy array in `.data`; `@` on arrays is NumPy's matmul.
+        - `a += b` on a NumPy array writes into `a`: right for the fresh product, wrong for
+          the input or the bias.
+        - Read `self.weight` and `self.bias` at call time: an optimizer changes them.
         """
         self._check_input(x)
         output = x.data @ self.weight.data
@@ -193,16 +251,20 @@ class Linear(Layer):
     def parameters(self) -> list:
         """The trainable tensors: `[weight, bias]`, or `[weight]` without a bias.
 
-        TODO: return the weight and, if present, the bias (the objects, not copies).
+        TODO:
+        Return the layer's weight and, if present, its bias: the objects, not copies.
 
         APPROACH:
-        1. Start with `[self.weight]`.
-        2. Append `self.bias` unless it is None.
+        1. The weight is always a parameter.
+        2. The bias is one only when the layer has a bias (it is None otherwise).
+        3. Keep the order weight first, then bias: optimizers and PyTorch use it.
 
         EXAMPLE:
         >>> layer = Linear(4, 2)
-        >>> layer.parameters()[0] is layer.weight
-        True
+        >>> len(layer.parameters()), layer.parameters()[0] is layer.weight
+        (2, True)
+        >>> len(Linear(4, 2, bias=False).parameters())
+        1
 
         HINTS:
         - An optimizer updates these objects in place: copies would never learn.
@@ -247,11 +309,12 @@ class Dropout(Layer):
     def __init__(self, p: float = 0.5, *, rng=None):
         """Store the drop probability and the random generator.
 
-        TODO: check and store `p` and `rng`.
+        TODO:
+        Check and store `p` and `rng`.
 
         APPROACH:
-        1. `self.p = _check_probability(p)`: a TypeError or ValueError for bad values.
-        2. `self.rng = _check_rng(rng)`.
+        1. Run `p` through the given probability check and keep what it returns as `self.p`.
+        2. Run `rng` through the given generator check and keep it as `self.rng`.
 
         EXAMPLE:
         >>> Dropout(0.3).p
@@ -260,7 +323,7 @@ class Dropout(Layer):
         ValueError: p must be between 0 and 1, got 1.5
 
         HINTS:
-        - The helpers are in this cell, above the class.
+        - The helpers raise the TypeError or ValueError for you.
         """
         self.p = _check_probability(p)
         self.rng = _check_rng(rng)
@@ -268,26 +331,30 @@ class Dropout(Layer):
     def forward(self, x: Tensor, training=None) -> Tensor:
         """Apply dropout in training mode; return `x` unchanged at inference.
 
-        TODO: handle the modes and the two extreme probabilities, then mask and scale.
+        TODO:
+        Handle the modes and the two extreme probabilities, then mask and scale.
 
         APPROACH:
-        1. Reject a non-Tensor `x` with a TypeError.
-        2. If `training` is None, use `self.training`.
-        3. Not training, or `p == 0`: return `x` itself.
-        4. `p == 1`: return float32 zeros of `x`'s shape, keeping `x.requires_grad`.
-        5. Otherwise: `keep = 1 - p`; `mask = _keep_mask(x.shape, keep, self.rng)`;
-           the output is `x.data * np.float32(1 / keep)`, zeroed where the mask is False.
-        6. Return it as a new Tensor with `x.requires_grad`.
+        1. Refuse anything that is not a Tensor, naming what you got.
+        2. Decide the mode: the argument when it is given, otherwise the layer's own flag.
+        3. Not training, or nothing to drop: hand back the input object itself.
+        4. Everything dropped: a zero Tensor of the same shape (keep `requires_grad`).
+        5. Otherwise draw a fresh keep-mask (the helper `_keep_mask` takes the keep
+           probability `1 - p` and the layer's generator), scale the survivors by
+           `1 / (1 - p)`, zero the rest, and return a new Tensor.
 
         EXAMPLE:
         >>> np.random.seed(0)
         >>> Dropout(0.5)(Tensor([1.0, 2.0, 3.0, 4.0]), training=True)
         Tensor([2., 0., 6., 8.], shape=(4,), dtype=float32)     (which ones survive varies)
+        >>> Dropout(0.5)(Tensor([1.0, 2.0]), training=False).data
+        array([1., 2.], dtype=float32)
 
         HINTS:
-        - `output = x.data * scale` makes a new array; `output *= mask` zeroes it in
-          place without another allocation.
-        - Survivors must be exactly `x * np.float32(1 / (1 - p))`.
+        - `training=None` means "not told": check with `is None`, not with truthiness.
+        - Multiplying an array by a boolean mask zeroes the False places.
+        - Never write into `x.data`: the caller still owns it.
+        - A mask stored on `self` and reused is the classic bug: every call must draw anew.
         """
         if not isinstance(x, Tensor):
             raise TypeError(f"{self!r} takes a Tensor, got {type(x).__name__}")
@@ -325,12 +392,15 @@ class Sequential(Layer):
     def __init__(self, *layers):
         """Store the children in order.
 
-        TODO: accept `Sequential(a, b, c)` and `Sequential([a, b, c])`.
+        TODO:
+        Accept both `Sequential(a, b, c)` and `Sequential([a, b, c])`.
 
         APPROACH:
-        1. If exactly one argument was given and it is a list or tuple, use its items.
-        2. Store `self.layers = _check_callable_layers(items)` (a TypeError for a child
-           that cannot be called).
+        1. The star in the signature gathers the arguments into a tuple.
+        2. If that tuple holds exactly one thing and it is a list or tuple, the user gave
+           the layers as one collection: use its items instead.
+        3. Let the given `_check_callable_layers` vet the items; keep the list it returns as
+           `self.layers`.
 
         EXAMPLE:
         >>> len(Sequential(Linear(4, 3), ReLU()))
@@ -339,7 +409,7 @@ class Sequential(Layer):
         2
 
         HINTS:
-        - `len(layers) == 1 and isinstance(layers[0], (list, tuple))`.
+        - `isinstance` accepts a tuple of types.
         """
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = layers[0]
@@ -348,19 +418,20 @@ class Sequential(Layer):
     def forward(self, x):
         """Pass `x` through every child in order and return the result.
 
-        TODO: chain the children.
+        TODO:
+        Chain the children.
 
         APPROACH:
-        1. For each layer in `self.layers`: `x = layer(x)`.
-        2. Return `x`.
+        1. Each child's output is the next child's input.
+        2. After the last child, return what it gave (with no children, the input itself).
 
         EXAMPLE:
         >>> Sequential(Linear(4, 3), ReLU())(Tensor(np.ones((2, 4)))).shape
         (2, 3)
 
         HINTS:
-        - Call `layer(x)`, not `layer.forward(x)`: activations and plain functions are
-          callables too.
+        - Call each child like a function, not through `.forward`: activations and plain
+          functions are callables too.
         """
         for layer in self.layers:
             x = layer(x)
@@ -369,19 +440,24 @@ class Sequential(Layer):
     def parameters(self) -> list:
         """All children's parameters, in order, each tensor once.
 
-        TODO: collect the parameters of every child.
+        TODO:
+        Collect the parameters of every child.
 
         APPROACH:
-        1. Walk the children in order; skip a child without a `parameters` method.
-        2. Add each tensor it returns unless the same object was already added (compare
-           with `id(tensor)`: tensors are not compared by value).
+        1. Walk the children in order; a child without a `parameters` method has none.
+        2. Add each tensor a child returns, unless that very object is already in the
+           result. Tensors are not compared by value: use their identity.
 
         EXAMPLE:
         >>> len(Sequential(Linear(4, 3), ReLU(), Linear(3, 2)).parameters())
         4
+        >>> shared = Linear(4, 4)
+        >>> len(Sequential(shared, ReLU(), shared).parameters())
+        2
 
         HINTS:
-        - `getattr(layer, "parameters", None)` is None for a child without parameters.
+        - `getattr` with a default tells you whether an object has an attribute.
+        - A set of `id(...)` values remembers what you have seen in constant time.
         """
         params, seen = [], set()
         for layer in self.layers:
@@ -393,14 +469,6 @@ class Sequential(Layer):
                     seen.add(id(tensor))
                     params.append(tensor)
         return params
-
-    def train(self, mode: bool = True) -> "Sequential":
-        """Set the mode of this container and of every child that has one."""
-        self.training = bool(mode)
-        for layer in self.layers:
-            if callable(getattr(layer, "train", None)):
-                layer.train(mode)
-        return self
 
     def append(self, layer) -> "Sequential":
         """Add a layer at the end; returns the container."""
@@ -415,7 +483,9 @@ class Sequential(Layer):
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return Sequential(self.layers[index]).train(self.training)
+            part = Sequential(self.layers[index])
+            part.training = self.training  # the slice shares the children; only its own flag is set
+            return part
         return self.layers[index]
 
     def __repr__(self) -> str:
