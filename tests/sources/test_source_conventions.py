@@ -187,51 +187,110 @@ def _helper_calls(tree, helpers):
             yield node.lineno, [text for text in texts if text is not None]
 
 
+def message_problems(source: str) -> tuple[list[str], int]:
+    """Problems with the assertion messages of one graded cell, and how many it has."""
+    problems, count = [], 0
+    tree, hidden = ast.parse(source), _hidden_line_numbers(source)
+    for line, message in _messages(tree):
+        count += 1
+        if message is None:
+            problems.append(f"line {line}: an assertion without a (literal) message")
+        elif "got" not in message:
+            problems.append(f"line {line}: the message should say what was got: {message!r}")
+        elif not message.startswith("{}") and message.startswith("hidden check: ") != (line in hidden):
+            problems.append(f"line {line}: 'hidden check: ' starts exactly the hidden messages: {message!r}")
+    for line, texts in _helper_calls(tree, _prefixing_helpers(tree)):
+        marked = [text for text in texts if text.startswith("hidden check: ")]
+        if line in hidden and not marked:
+            problems.append(f"line {line}: a helper called in a hidden block needs a 'hidden check: ' text: {texts}")
+        if line not in hidden and marked:
+            problems.append(f"line {line}: a visible check must not say 'hidden check: ': {texts}")
+    return problems, count
+
+
+def structure_problems(source: str) -> list[str]:
+    """Problems with the shape of one graded cell: one test function, a plain call at the
+    end, no `if __name__` guard, one ✅ line that says whether hidden checks exist."""
+    tree = ast.parse(source)
+    functions = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
+    if len(functions) != 1:
+        return [f"one test function per graded cell, got {functions}"]
+    problems = []
+    last = tree.body[-1]
+    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and not last.value.args
+            and getattr(last.value.func, "id", None) == functions[0]):
+        problems.append(f"the cell must end with a plain `{functions[0]}()` call")
+    if re.search(r"\bif\s+__name__", source) or any(isinstance(node, ast.If) for node in tree.body):
+        problems.append("no `if __name__ == ...` guard (no top-level if)")
+    passed = [line for line in source.splitlines() if "✅" in line]
+    if len(passed) != 1:
+        return problems + [f"one ✅ line, got {len(passed)}"]
+    pass_text = source[source.index("✅"):].split(")\n", 1)[0]
+    if "### BEGIN HIDDEN TESTS" in source:
+        if not ("visible checks passed" in pass_text and "hidden checks" in pass_text):
+            problems.append(f"the ✅ line should say the visible checks passed and hidden ones exist: {pass_text!r}")
+    elif "hidden" in pass_text or "passed" not in pass_text:
+        problems.append(f"the ✅ line of a cell without hidden checks: {pass_text!r}")
+    return problems
+
+
 @pytest.mark.parametrize("slug", sorted(MODULES))
 def test_every_assertion_says_what_was_expected_and_what_was_got(sources, slug):
-    checked = 0
+    total = 0
     for cell in _graded_cells(sources, slug):
-        tree, hidden = ast.parse(cell.source), _hidden_line_numbers(cell.source)
-        for line, message in _messages(tree):
-            where = f"{slug} {notebooks.grade_id(cell)} line {line}"
-            assert message is not None, f"{where}: an assertion without a (literal) message"
-            assert "got" in message, f"{where}: the message should say what was got: {message!r}"
-            if not message.startswith("{}"):  # a helper's message: its callers are checked below
-                assert message.startswith("hidden check: ") == (line in hidden), \
-                    f"{where}: messages start with 'hidden check: ' exactly inside hidden blocks: {message!r}"
-            checked += 1
-        helpers = _prefixing_helpers(tree)
-        for line, texts in _helper_calls(tree, helpers):
-            where = f"{slug} {notebooks.grade_id(cell)} line {line}"
-            marked = [text for text in texts if text.startswith("hidden check: ")]
-            if line in hidden:
-                assert marked, f"{where}: a helper called in a hidden block needs a 'hidden check: ' text, got {texts}"
-            else:
-                assert not marked, f"{where}: a visible check must not say 'hidden check: ', got {texts}"
-    assert checked >= 30
+        problems, count = message_problems(cell.source)
+        assert problems == [], f"{slug} {notebooks.grade_id(cell)}: {problems}"
+        total += count
+    assert total >= 30
 
 
 @pytest.mark.parametrize("slug", sorted(MODULES))
 def test_graded_cells_end_with_a_plain_call_and_say_whether_hidden_checks_run(sources, slug):
     for cell in _graded_cells(sources, slug):
-        name = notebooks.grade_id(cell)
-        tree = ast.parse(cell.source)
-        functions = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
-        assert len(functions) == 1, f"{slug} {name}: one test function per graded cell, got {functions}"
-        last = tree.body[-1]
-        assert isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and not last.value.args \
-            and getattr(last.value.func, "id", None) == functions[0], \
-            f"{slug} {name}: the cell must end with a plain `{functions[0]}()` call"
-        assert not re.search(r"\bif\s+__name__", cell.source), f"{slug} {name}: no `if __name__ == ...` guard"
-        assert not any(isinstance(node, ast.If) for node in tree.body), f"{slug} {name}: no top-level if"
-        passed = [line for line in cell.source.splitlines() if "✅" in line]
-        assert len(passed) == 1, f"{slug} {name}: one ✅ line"
-        has_hidden = "### BEGIN HIDDEN TESTS" in cell.source
-        pass_text = cell.source[cell.source.index("✅"):].split(")\n", 1)[0]
-        if has_hidden:
-            assert "visible checks passed" in pass_text and "hidden checks" in pass_text, (slug, name, pass_text)
-        else:
-            assert "hidden" not in pass_text and "passed" in pass_text, (slug, name, pass_text)
+        assert structure_problems(cell.source) == [], notebooks.grade_id(cell)
+
+
+GOOD_CELL = """def test_unit_x():
+    value = 3
+    assert value == 3, f"value should be 3, got {value}"
+    ### BEGIN HIDDEN TESTS
+    assert value > 0, f"hidden check: value should be positive, got {value}"
+    ### END HIDDEN TESTS
+    print("✅ x: visible checks passed. tito module test adds hidden checks.")
+
+
+test_unit_x()
+"""
+
+
+@pytest.mark.parametrize("planted, complaint", [
+    ('assert value == 3, f"value should be 3, got {value}"', None),
+    ("assert value == 3", "without a (literal) message"),
+    ('assert value == 3, "value should be 3"', "should say what was got"),
+    ('assert value > 0, f"hidden check: value should be positive, got {value}"', "exactly the hidden messages"),
+])
+def test_the_message_check_can_fail(planted, complaint):
+    source = GOOD_CELL.replace('assert value == 3, f"value should be 3, got {value}"', planted)
+    problems, _ = message_problems(source)
+    assert (problems == []) if complaint is None else (len(problems) == 1 and complaint in problems[0])
+
+
+def test_the_hidden_prefix_check_can_fail():
+    unmarked = GOOD_CELL.replace('f"hidden check: value should', 'f"value should')
+    assert "exactly the hidden messages" in message_problems(unmarked)[0][0]
+    leaking = GOOD_CELL.replace('f"value should be 3', 'f"hidden check: value should be 3')
+    assert "exactly the hidden messages" in message_problems(leaking)[0][0]
+
+
+@pytest.mark.parametrize("change, complaint", [
+    (("\n\ntest_unit_x()\n", '\n\nif __name__ == "__main__":\n    test_unit_x()\n'), "plain `test_unit_x()` call"),
+    (("visible checks passed. tito module test adds hidden checks.", "all good"), "hidden ones exist"),
+    (("\n\ntest_unit_x()\n", "\n"), "plain `test_unit_x()` call"),
+])
+def test_the_structure_check_can_fail(change, complaint):
+    assert structure_problems(GOOD_CELL) == []
+    problems = structure_problems(GOOD_CELL.replace(*change))
+    assert any(complaint in problem for problem in problems), problems
 
 
 @pytest.mark.parametrize("slug", sorted(MODULES))
