@@ -2,20 +2,27 @@
 
 The course directory is `nbgrader/`: `source/` is built from `src/` by
 `tito nbgrader generate`, students' work goes in `submitted/<student>/<module>/`.
+nbgrader's own commands (`nbgrader autograde`, formgrader) get the same protections as
+`tito nbgrader autograde`: sandboxed kernels, the clean-room re-check, and feedback that
+does not show hidden tests' source.
 """
 
 import os
 
+from tito.course import AUTOGRADE_PREPROCESSORS, FEEDBACK_PREPROCESSORS
+
 c = get_config()  # noqa: F821  (injected by traitlets when this file is loaded)
 
+here = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "tinytorch"
-c.CourseDirectory.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nbgrader")
+c.CourseDirectory.root = os.path.join(here, "nbgrader")
 
 # Instructor sources (.py with solutions) must never reach students.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py"]
 
-# Gradebook: a sqlite file in the course directory. Several graders working at once need
-# a server database: export TINYTORCH_GRADEBOOK_URL=postgresql://user@host/tinytorch
+# Gradebook: a sqlite file in the course directory. Several graders on several machines
+# need a server database, e.g. PostgreSQL (pip install -e ".[postgres]"):
+#   export TINYTORCH_GRADEBOOK_URL=postgresql://user:password@host/tinytorch
 _gradebook = os.environ.get("TINYTORCH_GRADEBOOK_URL")
 if _gradebook:
     c.CourseDirectory.db_url = _gradebook
@@ -38,6 +45,15 @@ c.Execute.timeout = _timeout
 # Graded cells that a student deleted are put back from the gradebook and graded.
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.create_student = True
+
+# Student code runs in a bubblewrap sandbox (tito.sandbox), and every graded test is run
+# again against the student's exported code alone (tito.preprocessors.CleanRoomCheck).
+c.TinyTorchSandbox.repo_root = here
+c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
+
+# Feedback shows each hidden check's result and message, not its code
+# (c.HideHiddenTests.show_source = True shows the code, as plain nbgrader does).
+c.GenerateFeedback.preprocessors = FEEDBACK_PREPROCESSORS
 
 # Grading kernels: no history file, and no start-up log lines on the grader's terminal.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]

@@ -1,49 +1,31 @@
-"""Shared fixtures: throw-away copies of the repository and a way to run tito in them."""
+"""Fixtures shared by every test folder (helpers live in tests/helpers.py)."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-_SKIP = shutil.ignore_patterns(".git", ".tito", "modules", "nbgrader", "__pycache__", ".venv", "venv",
-                               ".pytest_cache", ".hypothesis", ".ruff_cache", "*.egg-info", "grades*.csv")
-COPIED = ["src", "tinytorch", "tito", "tests", "benchmarks", "binder", "nbgrader_config.py", "pyproject.toml",
-          "README.md"]
-
-
-def copy_repo(target: Path) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for name in COPIED:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=_SKIP)
-        elif source.exists():
-            shutil.copy2(source, target / name)
-    return target
-
-
-def tito_env(root: Path) -> dict:
-    env = dict(os.environ)
-    env.update(TITO_ROOT=str(root), PYTHONPATH=str(root), TINYTORCH_CELL_TIMEOUT="20", COLUMNS="200")
-    env.pop("TINYTORCH_GRADEBOOK_URL", None)
-    return env
-
-
-def run_tito(root: Path, *args: str, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "tito", *args], cwd=root, env=env or tito_env(root),
-                            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
-    if check and result.returncode != 0:
-        raise AssertionError(f"tito {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
+from helpers import copy_repo
 
 
 @pytest.fixture
 def repo(tmp_path) -> Path:
     """A fresh copy of the repository (never the working tree)."""
     return copy_repo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL server (Debian's postgresql). Skipped where it is not installed,
+    unless TINYTORCH_REQUIRE_POSTGRES is set (as in CI)."""
+    import pgserver
+
+    if pgserver.find_binaries() is None:
+        if os.environ.get("TINYTORCH_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is required (TINYTORCH_REQUIRE_POSTGRES) but not installed: "
+                        "apt-get install postgresql")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    server = pgserver.start()
+    yield server
+    server.stop()

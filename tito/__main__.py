@@ -1,3 +1,8 @@
-from tito.cli import main
+import sys
+
+try:
+    from tito.cli import main
+except KeyboardInterrupt:  # Ctrl-C while tito is still starting
+    sys.exit(130)
 
 raise SystemExit(main())

@@ -1,9 +1,11 @@
 """`tito`: the command line. Each command parses its arguments, calls one library function
-(tito.student, tito.instructor, tito.export, tito.doctor) and prints the result."""
+(tito.student, tito.instructor, tito.export, tito.edition, tito.doctor) and prints the
+result. In a student edition only the student commands exist."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import subprocess
 import sys
 import time
@@ -38,6 +40,16 @@ def _relative(paths, path: Path) -> str:
         return str(path)
 
 
+def _warn_unsandboxed(args) -> bool:
+    from tito import ui
+
+    if getattr(args, "no_sandbox", False):
+        ui.warning("--no-sandbox: student code runs WITHOUT isolation; it can read and change anything you can. "
+                   "The report records this.")
+        return False
+    return True
+
+
 # -- module ---------------------------------------------------------------------------------
 def cmd_module_list(args) -> int:
     from rich.table import Table
@@ -49,11 +61,20 @@ def cmd_module_list(args) -> int:
     for column in ("module", "state", "points", "notebook"):
         table.add_column(column)
     colours = {"completed": "green", "in progress": "yellow", "not started": "dim"}
+    notes = []
     for row in student.status(paths):
         points = "—" if row.score is None else f"{row.score:g}/{row.max_score:g}"
+        if row.state == "completed":
+            points += " (completed with)"
+        elif row.score is not None:
+            points += " (last test)"
         table.add_row(row.module.slug, f"[{colours[row.state]}]{row.state}[/]", points,
                       _relative(paths, row.module.student_notebook))
+        if row.note:
+            notes.append(f"{row.module.slug}: {row.note}")
     ui.console.print(table)
+    for note in notes:
+        ui.console.print(f"[yellow]⚠ {note}[/]")
     return 0
 
 
@@ -61,6 +82,13 @@ def cmd_module_start(args) -> int:
     from tito import student, ui
 
     paths = _paths()
+    if args.all:
+        for module in _modules(paths, []):
+            path, created = student.start(paths, module, check=False)
+            ui.console.print(f"{'[green]created[/]' if created else 'kept (already there)'} {_relative(paths, path)}")
+        return 0
+    if not args.module:
+        raise TitoError("Which module? Give its name, e.g. `tito module start 03_layers`, or --all.")
     module = _module(paths, args.module)
     path, created = student.start(paths, module)
     where = _relative(paths, path)
@@ -81,6 +109,9 @@ def _print_report(report, title) -> None:
 
     ui.console.print(ui.grade_table(report, title))
     ui.show_flags(report)
+    if report.hidden_points:
+        ui.console.print(f"[cyan]ℹ {report.hidden_points:g} points are graded by your instructor:[/] the cells "
+                         "marked in the notebook also run hidden checks that this test cannot see.")
 
 
 def cmd_module_test(args) -> int:
@@ -88,15 +119,22 @@ def cmd_module_test(args) -> int:
 
     paths = _paths()
     module = _module(paths, args.module)
+    sandboxed = _warn_unsandboxed(args)
     started = time.perf_counter()
-    what = "reference solution" if args.reference else _relative(paths, module.student_notebook)
+    reference = getattr(args, "reference", False)
+    what = "reference solution" if reference else _relative(paths, module.student_notebook)
     with ui.console.status(f"Grading {what} with nbgrader…"):
-        report = student.test(paths, module, reference=args.reference)
+        if reference:
+            from tito import notebooks
+
+            report = student.grade(paths, module, notebooks.reference_submission(module), sandboxed=sandboxed,
+                                   student="reference")
+        else:
+            report = student.test(paths, module, sandboxed=sandboxed)
     _print_report(report, f"{module.slug}: {what} ({time.perf_counter() - started:.1f} s)")
-    ok = student.passes(report) if not args.reference else report.full_marks
+    ok = report.full_marks if reference else student.passes(report)
     if ok:
-        ui.console.print("[green]Full marks.[/]" + ("" if args.reference else
-                         f" Next: tito module complete {module.slug}"))
+        ui.console.print("[green]Full marks.[/]" + ("" if reference else f" Next: tito module complete {module.slug}"))
     return 0 if ok else 1
 
 
@@ -105,22 +143,26 @@ def cmd_module_complete(args) -> int:
 
     paths = _paths()
     module = _module(paths, args.module)
+    sandboxed = _warn_unsandboxed(args)
     with ui.console.status(f"Grading {_relative(paths, module.student_notebook)} with nbgrader…"):
-        result = student.complete(paths, module)
+        result = student.complete(paths, module, sandboxed=sandboxed)
     _print_report(result.report, f"{module.slug}: your notebook")
     target = _relative(paths, result.package_file)
     if result.exported:
         ui.console.print(f"[green]Completed {module.slug}:[/] your code is now {target} "
-                         f"(the package's tests pass against it).")
+                         f"and `import {module.import_name}` gives it ({result.tests.summary}).")
+        if result.backup:
+            ui.console.print(f"Your previous build was backed up to {_relative(paths, result.backup)}.")
         return 0
     if not student.passes(result.report):
-        ui.error(f"{module.slug} is not complete: nothing was exported, {target} is unchanged.",
+        ui.error(f"{module.slug} is not complete: nothing was exported.",
                  "Fix the failing cells above, run `tito module test " + module.slug + "`, then try again.")
     else:
-        ui.error(f"Your notebook has full marks, but the package tests in {_relative(paths, module.tests)} "
-                 f"fail against your code; nothing was exported, {target} is unchanged.",
+        ui.error(f"Your notebook has full marks, but the package tests in {_relative(paths, module.tests)} fail "
+                 f"against your code ({result.tests.summary}); nothing was exported.",
                  "Read the failures below, fix your notebook, and run complete again.")
-        ui.errors.print(result.pytest_output[-3000:])
+        for line in result.tests.failures[:20]:
+            ui.errors.print(f"  ❌ {line}")
     return 1
 
 
@@ -137,28 +179,41 @@ def cmd_module_reset(args) -> int:
     paths = _paths()
     module = _module(paths, args.module)
     what = _relative(paths, module.student_notebook)
-    extra = f" and {_relative(paths, module.package_file)}" if args.package else ""
-    if not args.yes and not _confirm(f"Replace {what}{extra} with a fresh copy (a backup is kept)?"):
+    extra = f" and remove your build {_relative(paths, module.completed_file)}" if args.package else ""
+    if not args.yes and not _confirm(f"Replace {what} with a fresh copy{extra} (a backup is kept)?"):
         ui.console.print("Nothing changed.")
         return 1
     result = student.reset(paths, module, package=args.package)
     if result.notebook_backup:
         ui.console.print(f"Backed up your notebook to {_relative(paths, result.notebook_backup)}")
     ui.console.print(f"[green]Fresh copy:[/] {what}")
-    if result.package_restored:
-        if result.package_backup:
-            ui.console.print(f"Backed up {_relative(paths, module.package_file)} to "
-                             f"{_relative(paths, result.package_backup)}")
-        ui.console.print(f"[green]Restored the reference build:[/] {_relative(paths, module.package_file)}")
+    if result.build_removed:
+        ui.console.print(f"Backed up your build to {_relative(paths, result.build_backup)} and removed it.")
+        shipped = module.package_file.is_file()
+        ui.console.print(f"`import {module.import_name}` now gives " +
+                         ("the build shipped with the course." if shipped else "nothing until you complete it again."))
+    elif args.package:
+        ui.console.print(f"You have no completed build of {module.slug}: nothing else to reset.")
     return 0
 
 
-# -- src -----------------------------------------------------------------------------------
+# -- src / course ---------------------------------------------------------------------------
+def _note_completed_builds(paths, modules) -> None:
+    from tito import ui
+
+    for module in modules:
+        if module.completed_file.is_file():
+            ui.console.print(f"[cyan]ℹ[/] your own build {_relative(paths, module.completed_file)} was left as it is "
+                             f"and is still what `import {module.import_name}` gives; "
+                             f"`tito module reset {module.slug} --package` switches back to the reference build.")
+
+
 def cmd_src_export(args) -> int:
     from tito import export, ui
 
     paths = _paths()
-    results = export.export_reference(_modules(paths, args.modules), check=args.check)
+    modules = _modules(paths, args.modules)
+    results = export.export_reference(modules, check=args.check)
     stale = [r for r in results if r.changed]
     if args.check:
         for result in stale:
@@ -171,19 +226,20 @@ def cmd_src_export(args) -> int:
     for result in results:
         state = "[green]updated[/]" if result.changed else "unchanged"
         ui.console.print(f"{state} {_relative(paths, result.path)}")
+    _note_completed_builds(paths, modules)
     return 0
 
 
-# -- course --------------------------------------------------------------------------------
 def cmd_course_build(args) -> int:
     """The main job on the bundled reference: package, student notebooks, graded reference."""
-    from tito import export, student, ui
+    from tito import export, notebooks, student, ui
 
     paths = _paths()
     modules = _modules(paths, args.modules)
     for result in export.export_reference(modules):
         ui.console.print(f"{'[green]exported[/]' if result.changed else 'up to date'} "
                          f"{_relative(paths, result.path)}")
+    _note_completed_builds(paths, modules)
     all_full = True
     for module in modules:
         path, created = student.start(paths, module)
@@ -191,23 +247,10 @@ def cmd_course_build(args) -> int:
                          f"{_relative(paths, path)}")
         started = time.perf_counter()
         with ui.console.status(f"Grading the {module.slug} reference solution with nbgrader…"):
-            report = student.test(paths, module, reference=True)
-        _print_report(report, f"{module.slug}: reference solution "
-                              f"({time.perf_counter() - started:.1f} s)")
+            report = student.grade(paths, module, notebooks.reference_submission(module), student="reference")
+        _print_report(report, f"{module.slug}: reference solution ({time.perf_counter() - started:.1f} s)")
         all_full = all_full and report.full_marks
     return 0 if all_full else 1
-
-
-def cmd_course_notebooks(args) -> int:
-    """Create every student notebook that is missing (never overwriting one), each checked
-    to hold no solution line of its source."""
-    from tito import student, ui
-
-    paths = _paths()
-    for module in _modules(paths, args.modules):
-        path, created = student.start(paths, module)
-        ui.console.print(f"{'[green]created[/]' if created else 'kept (already there)'} {_relative(paths, path)}")
-    return 0
 
 
 # -- nbgrader ------------------------------------------------------------------------------
@@ -216,8 +259,9 @@ def cmd_nbgrader_generate(args) -> int:
 
     paths = _paths()
     module = _module(paths, args.module)
+    sandboxed = _warn_unsandboxed(args)
     with ui.console.status(f"Generating {module.slug} with nbgrader and checking it…"):
-        result = instructor.generate(paths, module)
+        result = instructor.generate(paths, module, sandboxed=sandboxed)
     ui.console.print(f"[green]Release:[/] {_relative(paths, result.release)}")
     ui.console.print(f"  reference solution: {result.reference.score:g}/{result.reference.max_score:g}")
     ui.console.print(f"  untouched release:  {result.untouched.score:g}/{result.untouched.max_score:g} "
@@ -227,21 +271,39 @@ def cmd_nbgrader_generate(args) -> int:
 
 
 def cmd_nbgrader_autograde(args) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from tito import instructor, ui
 
     paths = _paths()
     module = _module(paths, args.module)
+    sandboxed = _warn_unsandboxed(args)
     started = time.perf_counter()
-    with ui.console.status(f"Autograding {module.slug} with nbgrader…"):
-        reports = instructor.autograde(paths, module, args.student, args.jobs)
-    elapsed = time.perf_counter() - started
-    ui.console.print(ui.batch_table(reports, f"{module.slug}: {len(reports)} submission(s), "
-                                             f"{elapsed:.1f} s ({elapsed / len(reports):.2f} s each)"))
-    if args.json:
-        from tito import grading
-        from tito.fileops import atomic_write_text
+    columns = [TextColumn("autograding {task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("[red]{task.fields[failed]} below full marks"), TimeElapsedColumn()]
+    with Progress(*columns, console=ui.console, transient=True) as bar:
+        task = bar.add_task(module.slug, total=None, failed=0)
 
-        atomic_write_text(Path(args.json), grading.report_json(reports) + "\n")
+        def progress(report) -> None:
+            bar.update(task, advance=1, failed=bar.tasks[0].fields["failed"] + (not report.full_marks))
+
+        def waiting(other: str) -> None:
+            ui.console.print(f"[yellow]Waiting for {other} of {module.slug} to finish (one at a time per "
+                             "course)…[/]")
+
+        if args.student:
+            bar.update(task, total=len(args.student))
+        result = instructor.autograde(paths, module, args.student, jobs=args.jobs, scheduler=args.scheduler,
+                                      sandboxed=sandboxed, progress=progress, waiting=waiting)
+    elapsed = time.perf_counter() - started
+    reports = result.reports
+    ui.console.print(ui.batch_table(reports, f"{module.slug}: {len(reports)} submission(s), {elapsed:.1f} s "
+                                             f"({elapsed / len(reports):.2f} s each)"))
+    if args.json:
+        from tito.fileops import atomic_write_text
+        from tito.report import reports_json
+
+        atomic_write_text(Path(args.json), reports_json(reports) + "\n")
     return 0
 
 
@@ -250,7 +312,8 @@ def cmd_nbgrader_feedback(args) -> int:
 
     paths = _paths()
     module = _module(paths, args.module)
-    pages = instructor.feedback(paths, module)
+    with ui.console.status(f"Writing feedback for {module.slug}…"):
+        pages = instructor.feedback(paths, module, args.student, jobs=args.jobs, scheduler=args.scheduler)
     for page in pages:
         ui.console.print(f"feedback: {_relative(paths, page)}")
     ui.console.print(f"[green]{len(pages)} feedback page(s) written.[/]")
@@ -261,8 +324,22 @@ def cmd_nbgrader_export(args) -> int:
     from tito import instructor, ui
 
     paths = _paths()
-    destination = instructor.export_csv(paths, Path(args.to).resolve())
+    destination = instructor.export_csv(paths, Path(args.to).expanduser().resolve(), force=args.force)
     ui.console.print(f"[green]Grades written to[/] {destination}")
+    return 0
+
+
+# -- release --------------------------------------------------------------------------------
+def cmd_release_student(args) -> int:
+    from tito import edition, ui
+
+    paths = _paths()
+    with ui.console.status("Building the student edition and checking every file for answers…"):
+        result = edition.release(paths, Path(args.to).expanduser().resolve(), provide=args.provide or [])
+    ui.console.print(f"[green]Student edition written to[/] {result.folder} ({len(result.files)} files, "
+                     f"commit {result.commit[:12]})")
+    for line in result.summary:
+        ui.console.print(f"  {line}")
     return 0
 
 
@@ -290,32 +367,39 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tito", description="TinyTorch course tool.")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{module,src,course,nbgrader,system}")
+def _no_sandbox(parser) -> None:
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run student code without the bubblewrap sandbox (only for code you trust)")
 
+
+def _student_commands(groups, instructor: bool) -> None:
     module = groups.add_parser("module", help="student commands").add_subparsers(dest="command", required=True)
     for name in ("list", "status"):
         module.add_parser(name, help="every module with its state and points").set_defaults(func=cmd_module_list)
     start = module.add_parser("start", help="create your notebook (never overwrites) and open JupyterLab")
-    start.add_argument("module")
+    start.add_argument("module", nargs="?")
     start.add_argument("--no-lab", action="store_true", help="only prepare the notebook")
+    start.add_argument("--all", action="store_true", help="create every module's notebook that is missing (no lab)")
     start.set_defaults(func=cmd_module_start)
-    test = module.add_parser("test", help="grade your notebook exactly as the instructor will")
+    test = module.add_parser("test", help="grade your notebook with the instructor's engine")
     test.add_argument("module")
-    test.add_argument("--reference", action="store_true", help="grade the instructor solution instead")
+    if instructor:
+        test.add_argument("--reference", action="store_true", help="grade the instructor solution instead")
+    _no_sandbox(test)
     test.set_defaults(func=cmd_module_test)
-    complete = module.add_parser("complete", help="at full marks, export your code into tinytorch")
+    complete = module.add_parser("complete", help="at full marks, make your code the package's module")
     complete.add_argument("module")
+    _no_sandbox(complete)
     complete.set_defaults(func=cmd_module_complete)
     reset = module.add_parser("reset", help="back up your notebook and start from a fresh copy")
     reset.add_argument("module")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset.add_argument("--package", action="store_true",
-                       help="also restore the reference build of the module's package file")
+                       help="also back up and remove your completed build of the module")
     reset.set_defaults(func=cmd_module_reset)
 
+
+def _instructor_commands(groups) -> None:
     src = groups.add_parser("src", help="build commands").add_subparsers(dest="command", required=True)
     export = src.add_parser("export", help="regenerate tinytorch/core/*.py from src/")
     export.add_argument("modules", nargs="*")
@@ -326,39 +410,68 @@ def build_parser() -> argparse.ArgumentParser:
     build = course.add_parser("build", help="export the package, prepare notebooks, grade the reference")
     build.add_argument("modules", nargs="*")
     build.set_defaults(func=cmd_course_build)
-    prepare = course.add_parser("notebooks", help="create every missing student notebook (solution-free)")
-    prepare.add_argument("modules", nargs="*")
-    prepare.set_defaults(func=cmd_course_notebooks)
 
     nbgrader = groups.add_parser("nbgrader", help="instructor commands").add_subparsers(dest="command",
                                                                                          required=True)
     generate = nbgrader.add_parser("generate", help="build the release with nbgrader and check it")
     generate.add_argument("module")
+    _no_sandbox(generate)
     generate.set_defaults(func=cmd_nbgrader_generate)
     autograde = nbgrader.add_parser("autograde", help="grade every submission of a module")
     autograde.add_argument("module")
-    autograde.add_argument("--student", help="grade only this student")
-    autograde.add_argument("--jobs", type=_positive_int, help="parallel graders (default: 2 on large batches)")
-    autograde.add_argument("--json", metavar="FILE", help="also write every cell's score to FILE as JSON")
+    autograde.add_argument("--student", nargs="+", metavar="ID", help="grade only these students")
+    autograde.add_argument("--jobs", type=_positive_int, help="local worker processes (default: one per core)")
+    autograde.add_argument("--scheduler", metavar="ADDRESS", help="grade on a Dask cluster (tcp://host:8786)")
+    autograde.add_argument("--json", metavar="FILE", help="also write every report (cells, reasons, flags) as JSON")
+    _no_sandbox(autograde)
     autograde.set_defaults(func=cmd_nbgrader_autograde)
     feedback = nbgrader.add_parser("feedback", help="write HTML feedback for graded submissions")
     feedback.add_argument("module")
+    feedback.add_argument("--student", nargs="+", metavar="ID", help="only these students")
+    feedback.add_argument("--jobs", type=_positive_int, help="local worker processes (default: one per core)")
+    feedback.add_argument("--scheduler", metavar="ADDRESS", help="render on a Dask cluster")
     feedback.set_defaults(func=cmd_nbgrader_feedback)
-    csv = nbgrader.add_parser("export", help="write nbgrader's grades CSV")
+    csv = nbgrader.add_parser("export", help="write the grades CSV (with reasons and flags)")
     csv.add_argument("--to", default="grades.csv", metavar="FILE.csv")
+    csv.add_argument("--force", action="store_true", help="replace FILE.csv if it exists")
     csv.set_defaults(func=cmd_nbgrader_export)
 
+    release = groups.add_parser("release", help="publish an edition").add_subparsers(dest="command", required=True)
+    student = release.add_parser("student", help="write the student edition (no answers) as a new git repository")
+    student.add_argument("--to", required=True, metavar="DIR", help="an empty or new folder")
+    student.add_argument("--provide", nargs="+", metavar="MODULE",
+                         help="modules shipped with their reference build (past assignments)")
+    student.set_defaults(func=cmd_release_student)
+
+
+def build_parser(instructor: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tito", description="TinyTorch course tool.")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    names = "{module,src,course,nbgrader,release,system}" if instructor else "{module,system}"
+    groups = parser.add_subparsers(dest="group", required=True, metavar=names)
+    _student_commands(groups, instructor)
+    if instructor:
+        _instructor_commands(groups)
     system = groups.add_parser("system", help="environment checks").add_subparsers(dest="command",
                                                                                     required=True)
-    system.add_parser("doctor", help="check Python, packages, kernel and tinytorch").set_defaults(
+    system.add_parser("doctor", help="check Python, packages, kernel, sandbox and tinytorch").set_defaults(
         func=cmd_system_doctor)
     return parser
 
 
+def _is_instructor_edition() -> bool:
+    try:
+        return not _paths().is_student_edition
+    except TitoError:
+        return True
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(_is_instructor_edition()).parse_args(argv)
     if not args.debug:
         warnings.filterwarnings("ignore")  # library deprecation chatter is not for students
+        # after Ctrl-C, asyncio reports the kernel tasks it abandoned; the user needs none of that
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     try:
         return args.func(args)
     except TitoError as problem:
@@ -369,6 +482,9 @@ def main(argv: list[str] | None = None) -> int:
         ui.error(problem.message, problem.hint)
         return 1
     except KeyboardInterrupt:
+        from tito import ui
+
+        ui.errors.print("[yellow]Interrupted: nothing was recorded and no file was changed.[/]")
         return 130
     except Exception as problem:  # noqa: BLE001  (the CLI's last line of defence)
         if args.debug:

@@ -33,6 +33,7 @@ def run_checks(paths: Paths) -> list[Check]:
         checks.append(Check(f"package {package}", found, "installed" if found else "missing",
                             'pip install -e ".[dev]"'))
     checks.append(_kernel_check())
+    checks.append(_sandbox_check())
     for module in discover(paths):
         problem = importable(paths, module)
         checks.append(Check(f"import {module.import_name}", not problem, problem or "ok",
@@ -52,3 +53,13 @@ def _kernel_check() -> Check:
         return Check(f"Jupyter kernel '{name}'", False, "not installed",
                      f"python -m ipykernel install --user --name {name}")
     return Check(f"Jupyter kernel '{name}'", True, spec.argv[0])
+
+
+def _sandbox_check() -> Check:
+    from tito import sandbox
+
+    try:
+        sandbox.check_available()
+    except sandbox.SandboxUnavailable as problem:
+        return Check("sandbox (bubblewrap)", False, problem.message, problem.hint)
+    return Check("sandbox (bubblewrap)", True, "bwrap works: student code runs isolated")

@@ -2,11 +2,14 @@
 
 nbdev writes a header and a `# %% <notebook path> #<cell id>` line per cell, with paths
 relative to wherever the notebook was; those are rewritten to name the file to edit, so the
-output does not depend on temporary folders. Solution marker lines are dropped.
+output does not depend on temporary folders. Solution marker lines are dropped, and the
+coursework sections of docstrings (TODO, APPROACH, HINTS) are left in the notebooks: the
+package's docstrings are API documentation (summary and EXAMPLE).
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import tempfile
 from dataclasses import dataclass
@@ -20,23 +23,30 @@ from tito.registry import Module
 
 _CELL_MARKER = re.compile(r"^# %% \S+ #(?P<cell>\S+)$")
 _MARKER_LINE = re.compile(r"^\s*#{3} (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
+COURSEWORK_SECTIONS = ("TODO:", "APPROACH:", "HINTS:")
+_SECTION = re.compile(r"^\s*(TODO|APPROACH|EXAMPLE|HINTS):")
 
 
-def render(notebook: NotebookNode, module: Module, edited_file: str) -> str:
-    """The package file that nbdev exports from `notebook`, cleaned of per-run noise."""
+def render_target(notebook: NotebookNode, export_target: str, edited_file: str) -> str:
+    """The package file that nbdev exports from `notebook` for `export_target`
+    (e.g. "core.layers"), cleaned of per-run noise and of coursework."""
     from nbdev.export import nb_export
 
     with tempfile.TemporaryDirectory(prefix="tito-export-") as scratch:
-        notebook_path = Path(scratch) / "nb" / f"{module.slug}.ipynb"
+        notebook_path = Path(scratch) / "nb" / "notebook.ipynb"
         notebook_path.parent.mkdir()
         notebooks.write(notebook, notebook_path)
         library = Path(scratch) / "lib"
         nb_export(str(notebook_path), str(library))
-        exported = library.joinpath(*module.export_target.split(".")).with_suffix(".py")
+        exported = library.joinpath(*export_target.split(".")).with_suffix(".py")
         if not exported.is_file():
-            raise RuntimeError(f"nbdev exported nothing for {module.slug}: no '#| export' cells?")
+            raise RuntimeError(f"nbdev exported nothing for {export_target}: no '#| export' cells?")
         raw = exported.read_text(encoding="utf-8")
-    return _clean(raw, edited_file)
+    return strip_coursework(_clean(raw, edited_file))
+
+
+def render(notebook: NotebookNode, module: Module, edited_file: str) -> str:
+    return render_target(notebook, module.export_target, edited_file)
 
 
 def _clean(raw: str, edited_file: str) -> str:
@@ -49,6 +59,64 @@ def _clean(raw: str, edited_file: str) -> str:
         marker = _CELL_MARKER.match(line)
         lines.append(f"# %% {edited_file} #{marker['cell']}" if marker else line)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def strip_coursework(text: str) -> str:
+    """Remove the TODO / APPROACH / HINTS sections from every docstring in `text`.
+
+    A section runs from its header line (`TODO:` at the start of a line) to the next
+    section header or the end of the docstring. Code that does not parse is returned
+    unchanged (a student's syntax error is reported by grading, not hidden by the export)."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    docstrings = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
+            body = node.body
+            if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                docstrings.append((body[0].lineno, body[0].end_lineno))
+    lines = text.splitlines()
+    for first, last in sorted(docstrings, reverse=True):  # bottom up: earlier line numbers stay valid
+        if last - first >= 2:  # the quote lines stay; only the lines between them change
+            lines[first:last - 1] = _without_coursework(lines[first:last - 1])
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
+def _without_coursework(inner: list[str]) -> list[str]:
+    kept, dropping = [], False
+    for line in inner:
+        header = _SECTION.match(line)
+        if header:
+            dropping = f"{header[1]}:" in COURSEWORK_SECTIONS
+        if not dropping:
+            kept.append(line)
+    tidy = []
+    for line in kept:  # no runs of blank lines, none at the end
+        if line.strip() or not tidy or tidy[-1].strip():
+            tidy.append(line)
+    while tidy and not tidy[-1].strip():
+        tidy.pop()
+    return tidy
+
+
+def split_cells(rendered: str) -> list[dict]:
+    """The exported file cut back into its cells: [{"id": cell id, "source": code}], the
+    header (`__all__`) first with id "header"."""
+    cells, current, lines = [], "header", []
+    for line in rendered.splitlines()[1:]:
+        marker = _CELL_MARKER.match(line)
+        if marker:
+            if any(part.strip() for part in lines):
+                cells.append({"id": current, "source": "\n".join(lines).strip("\n") + "\n"})
+            current, lines = marker["cell"], []
+        else:
+            lines.append(line)
+    if any(part.strip() for part in lines):
+        cells.append({"id": current, "source": "\n".join(lines).strip("\n") + "\n"})
+    return cells
 
 
 def reference_build(module: Module) -> str:
@@ -70,7 +138,8 @@ class ExportResult:
 
 
 def export_reference(modules: list[Module], check: bool = False) -> list[ExportResult]:
-    """Regenerate (or with `check`, only compare) the committed package files."""
+    """Regenerate (or with `check`, only compare) the committed package files. Students'
+    own builds live in `_completed/` and are never touched here."""
     results = []
     for module in modules:
         wanted = reference_build(module)

@@ -1,317 +1,284 @@
 """The one grading engine, for students (`tito module test`) and instructors (`tito nbgrader`).
 
-Both run nbgrader's own converters on an nbgrader course directory: GenerateAssignment
-(records the graded cells, with their hidden tests, in the gradebook) and Autograde
-(restores edited or deleted locked cells from the gradebook, executes the student's
-notebook with a per-cell timeout, and scores each graded cell). A student's `test` simply
-uses a private scratch course directory holding one submission: their own notebook.
+Grading one submission (`grade`) runs nbgrader's own Autograde converter on a private
+scratch course generated from the same source: it restores edited or deleted locked cells
+from that course's gradebook, executes the notebook in a sandboxed kernel with a per-cell
+timeout, re-checks every graded test in the clean room, and scores each graded cell. It
+needs nothing but a `Setup` (the generated course and the sandbox's site folder, as
+files) and the submission's bytes, so it runs the same in this process, in a local worker
+process or on a Dask worker. It never touches the instructor's course directory: recording
+grades there is the coordinator's job (`tito.gradebook`).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import logging
 import os
+import re
 import shutil
-import sys
-import warnings
-from concurrent.futures import ProcessPoolExecutor
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
-from tito import notebooks
+from tito import course, export, notebooks, sandbox, scan
 from tito.errors import TitoError
+from tito.fileops import file_lock
 from tito.paths import Paths
-from tito.registry import Module
+from tito.registry import Module, discover
+from tito.report import CellResult, FlagKind, GradeReport
 
-PARALLEL_THRESHOLD = 4  # batches at least this large use both cores
-
-
-# -- configuration ---------------------------------------------------------------------------
-def load_nbgrader_config(paths: Paths | None = None, course_root: Path | None = None):
-    """The repository's nbgrader_config.py as a traitlets Config, optionally re-rooted."""
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
-
-    from tito.paths import get_paths
-
-    paths = paths or get_paths()
-    loader = PyFileConfigLoader(paths.nbgrader_config.name, path=str(paths.root))
-    config = loader.load_config()
-    if course_root is not None:
-        override = Config()
-        override.CourseDirectory.root = str(course_root)
-        override.CourseDirectory.db_url = f"sqlite:///{course_root / 'gradebook.db'}"
-        config.merge(override)
-    return config
+TIMEOUT_ERRORS = {"CellTimeoutError", "KeyboardInterrupt"}
+_LINE = re.compile(r"line (\d+)")
+_TEST_PREFIX = re.compile(r"^test_\w+: ")  # the inline one-liner names the test; the table names the cell
 
 
-def course_config(paths: Paths, course_root: Path):
-    """Config for a course directory: the instructor's (`nbgrader/`) as configured, any
-    other (a student's scratch course) re-rooted with its own sqlite gradebook."""
-    return load_nbgrader_config(paths, None if course_root == paths.course else course_root)
+# -- what a worker needs -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setup:
+    """Everything needed to grade submissions of one module, as plain data (picklable)."""
 
-
-@functools.cache
-def _speed_up_new_gradebooks() -> None:
-    """A new gradebook records nbgrader's schema revision, which nbgrader finds by running
-    the `alembic` command in a subprocess: about 3.5 s here, nearly all of it that process
-    importing nbgrader again. alembic's Python API gives the same revision in milliseconds
-    from the same migration scripts, so use it (falling back to nbgrader's way on error)."""
-    import nbgrader
-    import nbgrader.api as api
-
-    original = api.get_alembic_version
-
-    def alembic_head() -> str:
-        try:
-            from alembic.config import Config
-            from alembic.script import ScriptDirectory
-
-            config = Config()
-            config.set_main_option("script_location", str(Path(nbgrader.__file__).parent / "alembic"))
-            return ScriptDirectory.from_config(config).get_current_head()
-        except Exception:  # noqa: BLE001  (any failure: let nbgrader do it its own way)
-            return original()
-
-    api.get_alembic_version = alembic_head
-
-
-def _course_directory(config, **attributes):
-    from nbgrader.coursedir import CourseDirectory
-
-    coursedir = CourseDirectory(config=config)
-    for name, value in attributes.items():
-        setattr(coursedir, name, value)
-    return coursedir
-
-
-def _run(app) -> dict:
-    """Run an nbgrader converter; returns nbgrader's {success, log, error} dict."""
-    from nbgrader.utils import capture_log
-
-    _speed_up_new_gradebooks()
-    app.log.setLevel(logging.INFO)
-    silenced = [h for h in app.log.handlers if isinstance(h, logging.StreamHandler)]
-    for handler in silenced:  # keep nbgrader's chatter off the terminal; capture_log keeps it
-        app.log.removeHandler(handler)
-    propagate, app.log.propagate = app.log.propagate, False
-    try:
-        with warnings.catch_warnings():  # nbgrader's own SQLAlchemy warnings say nothing to a user
-            warnings.filterwarnings("ignore", module=r"nbgrader\.")
-            warnings.filterwarnings("ignore", message=r".*not in session.*")
-            return capture_log(app)
-    finally:
-        app.log.propagate = propagate
-        for handler in silenced:
-            app.log.addHandler(handler)
-
-
-def _require_kernel() -> None:
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    name = notebooks.kernel_name()
-    try:
-        KernelSpecManager().get_kernel_spec(name)
-    except NoSuchKernel as error:
-        raise TitoError(
-            f"The Jupyter kernel '{name}' that runs the notebooks is not installed.",
-            "Install it with `python -m pip install ipykernel` and "
-            f"`python -m ipykernel install --user --name {name}` (or `tito system doctor`).",
-        ) from error
-
-
-def _tool_environment(paths: Paths) -> None:
-    """Make child processes find this environment's tools and this checkout's tinytorch.
-
-    nbgrader runs `alembic` by name, so the scripts folder of the running Python must be
-    on PATH even when the virtual environment was not activated; kernels get the checkout
-    first on PYTHONPATH so that they import its tinytorch.
-    """
-    scripts = str(Path(sys.executable).parent)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-    existing = os.environ.get("PYTHONPATH", "")
-    parts = [str(paths.root)] + [p for p in existing.split(os.pathsep) if p and p != str(paths.root)]
-    os.environ["PYTHONPATH"] = os.pathsep.join(parts)
-
-
-# -- results ---------------------------------------------------------------------------------
-@dataclass
-class CellResult:
-    grade_id: str
-    score: float
-    max_score: float
-    error: str = ""
+    module: str  # slug, e.g. "03_layers" (nbgrader's assignment id)
+    notebook: str  # e.g. "layers.ipynb"
+    export_target: str  # e.g. "core.layers"
+    config: dict  # nbgrader configuration (re-rooted by each worker on its scratch course)
+    template: dict[str, bytes]  # the generated scratch course: source/, release/, gradebook.db
+    site: dict[str, bytes]  # the sandbox's site folder
+    sandboxed: bool = True
+    later_modules: tuple[str, ...] = ()  # import names that must not be used (flagged)
 
     @property
-    def passed(self) -> bool:
-        return self.score >= self.max_score
+    def key(self) -> str:
+        digest = hashlib.sha256()
+        for files in (self.template, self.site):
+            for name in sorted(files):
+                digest.update(name.encode() + b"\0" + files[name])
+        return digest.hexdigest()[:20]
+
+    @property
+    def timeout(self) -> float:
+        return float(self.config.get("Execute", {}).get("timeout") or 60)
 
 
 @dataclass
-class GradeReport:
+class Submission:
+    """One student's submission, read by the coordinator (workers never read the course)."""
+
     student: str
-    module: str
-    cells: list[CellResult] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)
-    graded: bool = True  # False when nbgrader could not grade the submission at all
-
-    @property
-    def score(self) -> float:
-        return sum(cell.score for cell in self.cells)
-
-    @property
-    def max_score(self) -> float:
-        return sum(cell.max_score for cell in self.cells)
-
-    @property
-    def full_marks(self) -> bool:
-        return self.graded and bool(self.cells) and self.score >= self.max_score
-
-    def to_dict(self) -> dict:
-        return {
-            "student": self.student, "module": self.module, "score": self.score,
-            "max_score": self.max_score, "graded": self.graded, "flags": self.flags,
-            "cells": [cell.__dict__ | {"passed": cell.passed} for cell in self.cells],
-        }
+    notebook: bytes | None  # None: the expected notebook is not in the submission folder
+    timestamp: str | None = None
+    found: list[str] = field(default_factory=list)  # other notebooks in the folder
+    files: dict[str, bytes] = field(default_factory=dict)  # other files beside the notebook
 
 
-# -- the course directory --------------------------------------------------------------------
-def nbgrader_source(module: Module) -> NotebookNode:
-    """The notebook nbgrader generates from: the instructor source, solutions included."""
-    return notebooks.read_source(module)
+@dataclass
+class Outcome:
+    report: GradeReport
+    autograded: str | None  # the autograded notebook (nbformat JSON), None if ungradable
+    timestamp: str | None = None
 
 
-def generate(course_root: Path, module: Module, paths: Paths) -> NotebookNode:
-    """Write the nbgrader source notebook and run nbgrader's generate step; returns the
-    release notebook."""
+# -- preparing: the generated course and the site ----------------------------------------------
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _write_files(files: dict[str, bytes], folder: Path) -> Path:
+    for name, data in files.items():
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return folder
+
+
+def generate(course_root: Path, module: Module, source: NotebookNode, paths: Paths) -> NotebookNode:
+    """Write `source` as the nbgrader source notebook of `course_root` and run nbgrader's
+    generate step there; returns the release notebook."""
     from nbgrader.converters import GenerateAssignment
 
-    _tool_environment(paths)
-    source_path = course_root / "source" / module.slug / module.notebook_name
-    notebooks.write(nbgrader_source(module), source_path)
-    config = course_config(paths, course_root)
-    app = GenerateAssignment(coursedir=_course_directory(config, assignment_id=module.slug), config=config)
+    config = course.load_config(paths, None if course_root == paths.course else course_root)
+    coursedir = course.directory(config, assignment_id=module.slug)
+    notebooks.write(source, course.path(coursedir, coursedir.source_directory, ".", module.slug, module.notebook_name))
+    app = GenerateAssignment(coursedir=coursedir, config=config)
     app.force = True
     app.create_assignment = True
-    result = _run(app)
-    release = course_root / "release" / module.slug / module.notebook_name
+    result = course.run_converter(app)
+    release = course.path(coursedir, coursedir.release_directory, ".", module.slug, module.notebook_name)
     if not result["success"] or not release.is_file():
-        raise TitoError(
-            f"nbgrader could not generate {module.slug}:\n{_last_lines(result)}",
-            "Check the nbgrader metadata of the source cells (`nbgrader validate`).",
-        )
+        log = course.last_lines(result)
+        if "OperationalError" in log or "could not connect" in log:
+            from tito.gradebook import database_error
+
+            raise database_error(coursedir.db_url, log)
+        raise TitoError(f"nbgrader could not generate {module.slug}:\n{log}",
+                        "Check the nbgrader metadata of the source cells (`nbgrader validate`).")
     return nbformat.read(release, as_version=4)
 
 
-def _last_lines(result: dict, count: int = 40) -> str:
-    text = (result.get("error") or "") + "\n" + (result.get("log") or "")
-    return "\n".join(line for line in text.strip().splitlines()[-count:])
+def template_course(paths: Paths, module: Module, source: NotebookNode) -> Path:
+    """A scratch course generated from `source`, cached under .tito/cache by the hash of
+    what generation depends on. Built in a temporary folder under a lock, then renamed, so
+    two graders starting at once never see (or delete) each other's half-built course."""
+    import nbgrader
+
+    digest = hashlib.sha256()
+    for part in (notebooks.dumps(source), paths.nbgrader_config.read_text(encoding="utf-8"), nbgrader.__version__):
+        digest.update(part.encode("utf-8"))
+    cached = paths.cache / f"{module.slug}-{digest.hexdigest()[:16]}"
+    ready = cached / "release" / module.slug / module.notebook_name
+    if ready.is_file():
+        return cached
+    with file_lock(paths.cache / f"{module.slug}.lock"):
+        if ready.is_file():  # another grader built it while we waited
+            return cached
+        building = Path(tempfile.mkdtemp(prefix=f".{module.slug}-", dir=paths.cache))
+        try:
+            generate(building, module, source, paths)
+            for stale in paths.cache.glob(f"{module.slug}-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            os.replace(building, cached)
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+    return cached
 
 
-def submission_path(course_root: Path, module: Module, student: str) -> Path:
-    return course_root / "submitted" / student / module.slug / module.notebook_name
+def site_files(paths: Paths, module: Module, include_completed: bool) -> dict[str, bytes]:
+    """The sandbox's site folder for grading `module`, as files."""
+    spec = sandbox.site_spec_for(paths.root, module.slug, include_completed)
+    with tempfile.TemporaryDirectory(prefix="tito-site-") as folder:
+        return _files(sandbox.build_site(spec, Path(folder) / "site"))
 
 
-def students(course_root: Path, module: Module) -> list[str]:
-    """Every student folder that has a submission folder for `module`."""
-    submitted = course_root / "submitted"
-    if not submitted.is_dir():
-        return []
-    return sorted(p.name for p in submitted.iterdir() if (p / module.slug).is_dir())
+def plain_config(config) -> dict:
+    """A traitlets Config as nested plain dicts (picklable, JSON-able)."""
+    return json.loads(json.dumps({section: dict(values) for section, values in config.items()}, default=str))
 
 
-# -- autograding ------------------------------------------------------------------------------
-def autograde(course_root: Path, module: Module, paths: Paths, student_ids: list[str],
-              jobs: int = 1) -> list[GradeReport]:
-    """Grade each student's submission with nbgrader; one bad submission never stops the
-    rest. Submissions under `submitted/` are only read."""
-    _require_kernel()
-    _tool_environment(paths)
-    release = nbformat.read(course_root / "release" / module.slug / module.notebook_name, as_version=4)
-    tasks = [(str(course_root), module.slug, str(paths.root), student) for student in student_ids]
-    if jobs > 1 and len(tasks) >= PARALLEL_THRESHOLD:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            raw = list(pool.map(_autograde_one_task, tasks))
-    else:
-        raw = [_autograde_one_task(task) for task in tasks]
-    return [_report(course_root, module, release, student, outcome, paths)
-            for student, outcome in zip(student_ids, raw, strict=True)]
+def make_setup(paths: Paths, module: Module, source: NotebookNode, *, include_completed: bool,
+               sandboxed: bool = True) -> Setup:
+    """Prepare grading `module` against `source` (the notebook nbgrader generates from)."""
+    course.require_kernel()
+    if sandboxed:
+        sandbox.check_available()
+    template = template_course(paths, module, source)
+    later = tuple(m.import_name for m in discover(paths) if m.number > module.number)
+    return Setup(module.slug, module.notebook_name, module.export_target, plain_config(course.load_config(paths)),
+                 _files(template), site_files(paths, module, include_completed), sandboxed, later)
 
 
-def _autograde_one_task(task: tuple) -> dict:
-    """Run nbgrader's Autograde for one student (in this process or a worker)."""
-    course_root, slug, root, student = task
+# -- grading one submission (in any process) -------------------------------------------------------
+_MATERIALIZED: dict[str, tuple[Path, Path]] = {}
+
+
+def _materialize(setup: Setup) -> tuple[Path, Path]:
+    """The template course and site folder on this machine's disk, once per process."""
+    if setup.key not in _MATERIALIZED:
+        base = Path(tempfile.mkdtemp(prefix=f"tito-grading-{setup.key[:8]}-"))
+        _MATERIALIZED[setup.key] = (_write_files(setup.template, base / "template"),
+                                    _write_files(setup.site, base / "site"))
+    return _MATERIALIZED[setup.key]
+
+
+def grade(setup: Setup, submission: Submission) -> Outcome:
+    """Grade one submission with nbgrader in a private scratch course; never raises for a
+    bad submission (the report says what was wrong)."""
+    template, site = _materialize(setup)
+    with tempfile.TemporaryDirectory(prefix="tito-grade-") as scratch:
+        root = Path(scratch) / "course"
+        shutil.copytree(template, root)
+        return _grade_in(root, site, setup, submission)
+
+
+def _config(setup: Setup, root: Path, site: Path):
+    from traitlets.config import Config
+
+    config = Config(json.loads(json.dumps(setup.config)))
+    config.merge(course.scratch_overrides(root))
+    config.TinyTorchSandbox.site = str(site)
+    config.TinyTorchSandbox.enabled = setup.sandboxed
+    config.Autograde.autograde_preprocessors = course.AUTOGRADE_PREPROCESSORS
+    config.Autograde.create_student = True
+    return config
+
+
+def _grade_in(root: Path, site: Path, setup: Setup, submission: Submission) -> Outcome:
     from nbgrader.converters import Autograde
 
-    from tito.registry import resolve
+    config = _config(setup, root, site)
+    coursedir = course.directory(config, assignment_id=setup.module, student_id=submission.student)
+    release = nbformat.read(course.path(coursedir, coursedir.release_directory, ".", setup.module, setup.notebook),
+                            as_version=4)
+    report = GradeReport(submission.student, setup.module, sandboxed=setup.sandboxed)
+    if not setup.sandboxed:
+        report.flag(FlagKind.UNSANDBOXED, "graded with --no-sandbox: student code ran without isolation")
+    submitted, problem = _read_submission(submission, setup.notebook)
+    if submitted is None:
+        report.graded = False
+        report.flag(FlagKind.UNREADABLE, problem)
+        report.cells = [CellResult(c.grade_id, 0.0, c.max_score, "not graded: " + problem) for c in _graded(release)]
+        return Outcome(report, None, submission.timestamp)
 
-    paths = Paths(Path(root))
-    module = resolve(paths, slug)
-    course = Path(course_root)
-    problem = _unreadable_submission(course, module, student)
-    if problem:
-        return {"success": False, "problem": problem}
-    config = course_config(paths, course)
-    coursedir = _course_directory(config, assignment_id=module.slug, student_id=student)
+    folder = course.path(coursedir, coursedir.submitted_directory, submission.student, setup.module)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_files(submission.files, folder)
+    (folder / setup.notebook).write_bytes(submission.notebook)
+    if submission.timestamp:
+        (folder / "timestamp.txt").write_text(submission.timestamp)
+    _static_flags(report, submitted, release, setup)
     app = Autograde(coursedir=coursedir, config=config)
     app.force = True
-    app.create_student = True
-    result = _run(app)
-    return {"success": result["success"], "log": _last_lines(result, 40)}
-
-
-def _unreadable_submission(course: Path, module: Module, student: str) -> str:
-    folder = course / "submitted" / student / module.slug
-    path = folder / module.notebook_name
-    if not path.is_file():
-        found = sorted(p.name for p in folder.glob("*.ipynb"))
-        return f"no {module.notebook_name} in the submission" + (f" (found {', '.join(found)})" if found else "")
-    try:
-        nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
-    except Exception as error:  # nbformat raises several types for malformed files
-        return f"not a valid notebook ({type(error).__name__})"
-    return ""
-
-
-def _report(course: Path, module: Module, release: NotebookNode, student: str, outcome: dict,
-            paths: Paths) -> GradeReport:
-    report = GradeReport(student=student, module=module.slug)
-    graded_cells = [c for c in release.cells if c.metadata.get("nbgrader", {}).get("grade")]
-    if outcome.get("problem"):
+    result = course.run_converter(app)
+    autograded_path = course.path(coursedir, coursedir.autograded_directory, submission.student, setup.module,
+                                  setup.notebook)
+    autograded = nbformat.read(autograded_path, as_version=4) if autograded_path.is_file() else None
+    if not result["success"] or autograded is None:
         report.graded = False
-        report.flags.append(outcome["problem"])
-    else:
-        submitted = nbformat.read(submission_path(course, module, student), as_version=4)
-        report.flags.extend(_integrity_flags(submitted, release))
-        if not outcome["success"]:
-            report.graded = False
-            log = outcome.get("log", "")
-            dead = "DeadKernel" in log or "kernel died" in log.lower() or "unresponsive" in log.lower()
-            report.flags.append("kernel died: grading stopped" if dead else "nbgrader could not grade it")
-    scores = _gradebook_scores(course, module, student, paths) if report.graded else {}
-    outputs, timed_out = _autograded_errors(course, module, student) if report.graded else ({}, False)
-    for cell in graded_cells:
-        name = notebooks.grade_id(cell)
-        points = float(cell.metadata["nbgrader"]["points"])
-        score = scores.get(name, 0.0)
-        error = outputs.get(name, "") if score < points else ""
-        if score < points and not error:
-            error = "not graded" if not report.graded else "failed (output on stderr?)"
-        report.cells.append(CellResult(name, score, points, error))
-    if timed_out:
-        report.flags.append("timeout: a cell was interrupted")
-    return report
+        report.flag(*_failure(result, setup))
+        reason = "not graded: " + report.flags[-1].message
+        report.cells = [CellResult(c.grade_id, 0.0, c.max_score, reason) for c in _graded(release)]
+        return Outcome(report, None, submission.timestamp)
+    _score(report, autograded, release, setup)
+    return Outcome(report, nbformat.writes(autograded), submission.timestamp)
 
 
-def _integrity_flags(submitted: NotebookNode, release: NotebookNode) -> list[str]:
-    flags = []
+def _read_submission(submission: Submission, notebook_name: str) -> tuple[NotebookNode | None, str]:
+    if submission.notebook is None:
+        found = f" (found {', '.join(submission.found)})" if submission.found else ""
+        return None, f"no {notebook_name} in the submission{found}"
+    try:
+        return nbformat.reads(submission.notebook.decode("utf-8"), as_version=4), ""
+    except Exception as error:  # noqa: BLE001  (nbformat raises several types for malformed files)
+        detail = str(error).strip().splitlines()[0][:120] if str(error).strip() else ""
+        return None, f"not a valid notebook ({type(error).__name__}{': ' + detail if detail else ''})"
+
+
+def _failure(result: dict, setup: Setup) -> tuple[FlagKind, str]:
+    text = (result.get("error") or "") + (result.get("log") or "")
+    if any(word in text for word in ("DeadKernelError", "Kernel died", "kernel died", "UnresponsiveKernelError",
+                                     "unresponsive")):
+        return (FlagKind.KERNEL_DIED, "the kernel died or stopped answering (os._exit, a crash, or running out "
+                                      "of memory): nothing could be graded")
+    last = (text.strip().splitlines() or ["unknown error"])[-1][:200]
+    return FlagKind.UNREADABLE, f"nbgrader could not grade it: {last}"
+
+
+# -- the report -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _GradedCell:
+    grade_id: str
+    max_score: float
+
+
+def _graded(notebook: NotebookNode) -> list[_GradedCell]:
+    return [_GradedCell(notebooks.grade_id(c), float(c.metadata["nbgrader"]["points"])) for c in notebook.cells
+            if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def _static_flags(report: GradeReport, submitted: NotebookNode, release: NotebookNode, setup: Setup) -> None:
+    """Flags from reading the submission: edited or deleted locked cells, suspicious code."""
     by_id = {notebooks.grade_id(c): c for c in submitted.cells if notebooks.grade_id(c)}
     tampered, missing = [], []
     for cell in release.cells:
@@ -326,90 +293,115 @@ def _integrity_flags(submitted: NotebookNode, release: NotebookNode) -> list[str
         elif meta.get("locked") and mine.source.strip() != cell.source.strip():
             tampered.append(name)
     if tampered:
-        flags.append("locked cell edited, restored: " + ", ".join(tampered))
+        report.flag(FlagKind.TAMPERED, "locked cell edited, restored for grading: " + ", ".join(tampered), tampered)
     if missing:
-        flags.append("cells missing: " + ", ".join(missing))
-    return flags
+        report.flag(FlagKind.MISSING, "cells missing from the submission: " + ", ".join(missing)
+                    + " (graded cells were put back)", missing)
+    student_cells = [(notebooks.grade_id(c) or c.get("id") or f"cell {i}", c.source) for i, c in
+                     enumerate(submitted.cells) if c.cell_type == "code" and not (
+                         c.metadata.get("nbgrader", {}).get("locked") and notebooks.grade_id(c) in by_id
+                         and notebooks.grade_id(c) not in tampered)]
+    graded_package = f"tinytorch.{setup.export_target}"
+    findings = scan.suspicious_code(student_cells, graded_package)
+    for later in setup.later_modules:
+        findings += [f for f in scan.suspicious_code(student_cells, later) if later in f.what]
+    if findings:
+        report.flag(FlagKind.SUSPICIOUS_CODE, "review: " + _listed(findings), sorted({f.cell for f in findings}))
+    try:
+        exported = export.split_cells(export.render_target(submitted, setup.export_target, "submission.ipynb"))
+    except Exception:  # noqa: BLE001  (nothing exportable: grading says what is wrong)
+        exported = []
+    at_import = scan.import_time_work(exported)
+    if at_import:
+        report.flag(FlagKind.IMPORT_TIME_CODE, "exported code does work when imported: " + _listed(at_import),
+                    sorted({f.cell for f in at_import}))
 
 
-def _gradebook_scores(course: Path, module: Module, student: str, paths: Paths) -> dict[str, float]:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    db_url = _course_directory(course_config(paths, course)).db_url
-    with Gradebook(db_url, course_id="tinytorch") as gradebook:
-        try:
-            notebook = gradebook.find_submission_notebook(
-                module.notebook_name.removesuffix(".ipynb"), module.slug, student)
-        except MissingEntry:
-            return {}
-        return {grade.name: float(grade.score) for grade in notebook.grades}
+def _listed(findings: list) -> str:
+    return "; ".join(str(f) for f in findings[:6]) + (f"; and {len(findings) - 6} more" if len(findings) > 6 else "")
 
 
-def _autograded_errors(course: Path, module: Module, student: str) -> tuple[dict[str, str], bool]:
-    """First error line of each graded cell in the autograded notebook, and whether any
-    cell was interrupted for running too long."""
-    path = course / "autograded" / student / module.slug / module.notebook_name
-    if not path.is_file():
-        return {}, False
-    errors, timed_out = {}, False
-    for cell in nbformat.read(path, as_version=4).cells:
+def _score(report: GradeReport, autograded: NotebookNode, release: NotebookNode, setup: Setup) -> None:
+    """Per-cell scores exactly as nbgrader's SaveAutoGrades computes them, the reason of
+    each failure, and the flags the run itself raised."""
+    from nbgrader import utils
+
+    causes = _root_causes(report, autograded, setup)
+    by_id = {notebooks.grade_id(c): c for c in autograded.cells if notebooks.grade_id(c)}
+    for graded in _graded(release):
+        cell = by_id.get(graded.grade_id)
+        score = 0.0
+        if cell is not None:
+            auto, _ = utils.determine_grade(cell)
+            score = float(auto or 0.0)
+        reason = "" if score >= graded.max_score else _reason(cell, causes)
+        report.cells.append(CellResult(graded.grade_id, score, graded.max_score, reason))
+    clean_room = autograded.metadata.get("tito", {}).get("clean_room", {})
+    if clean_room.get("mismatched"):
+        report.flag(FlagKind.CLEAN_ROOM_MISMATCH, "passes in the notebook but fails against the exported code "
+                    "alone: " + ", ".join(clean_room["mismatched"]), clean_room["mismatched"])
+    if clean_room.get("tampering"):
+        report.flag(FlagKind.SUSPICIOUS_CODE, "the exported code changed NumPy or Python while the clean-room "
+                    "tests ran: " + ", ".join(clean_room["tampering"][:4]))
+    if clean_room and not clean_room.get("ran", True):
+        report.flag(FlagKind.CLEAN_ROOM_MISMATCH, "the clean-room run stopped early: " + clean_room.get("problem", ""))
+
+
+def _root_causes(report: GradeReport, autograded: NotebookNode, setup: Setup) -> dict[str, str]:
+    """Problems that make later cells fail for a reason of their own: a syntax error, a
+    missing prerequisite, a timeout. Flags them, and returns {"NameError": cause} so that
+    a graded cell failing with a NameError names the cause instead."""
+    causes: dict[str, str] = {}
+    timed_out = []
+    for index, cell in enumerate(autograded.cells):
         if cell.cell_type != "code":
             continue
-        names = {o.get("ename") for o in cell.get("outputs", []) if o.get("output_type") == "error"}
-        timed_out = timed_out or bool(names & {"CellTimeoutError", "KeyboardInterrupt"})
-        name = notebooks.grade_id(cell)
-        if not name:
-            continue
+        name = notebooks.grade_id(cell) or cell.get("id") or f"cell {index}"
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
-                errors[name] = text.splitlines()[0][:200] if text else "error"
-                break
-            if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                errors[name] = "wrote to stderr: " + (output.get("text", "").strip().splitlines() or [""])[0][:160]
-    return errors, timed_out
+            if output.get("output_type") != "error":
+                continue
+            ename, evalue = output.get("ename", ""), output.get("evalue", "")
+            if ename in ("SyntaxError", "IndentationError", "TabError") and "syntax" not in causes:
+                line = _LINE.search(evalue)
+                where = f"your cell '{name}'" + (f", line {line[1]}" if line else "")
+                causes["syntax"] = f"{ename} in {where}: {evalue.split('(')[0].strip()}"
+                report.flag(FlagKind.SYNTAX_ERROR, causes["syntax"], [name])
+            elif ename in ("ModuleNotFoundError", "ImportError") and "tinytorch" in evalue and "import" not in causes:
+                causes["import"] = f"a module this one builds on cannot be imported ({evalue})"
+                report.flag(FlagKind.MISSING_PREREQUISITE, causes["import"] + ": complete the earlier modules first "
+                            "(`tito module complete NN`)", [name])
+            elif ename in TIMEOUT_ERRORS:
+                timed_out.append(name)
+    if timed_out:
+        limit = f"{setup.timeout:g} s"
+        causes["timeout"] = f"interrupted after {limit} (the time limit of a cell)"
+        causes["timeout_cell"] = f"your cell '{timed_out[0]}' was interrupted after {limit} (the time limit of a cell)"
+        report.flag(FlagKind.TIMEOUT, f"cell(s) ran longer than {limit} and were interrupted: "
+                    + ", ".join(timed_out), timed_out)
+    return causes
 
 
-# -- the student's path ------------------------------------------------------------------------
-def prepared_course(module: Module, paths: Paths) -> Path:
-    """A generated nbgrader course for `module`, cached under .tito/ by the hash of what
-    generation depends on (the source, nbgrader_config.py, nbgrader's version), so that
-    a student's repeated `tito module test` skips the generate step."""
-    import nbgrader
-
-    source = nbgrader_source(module)
-    digest = hashlib.sha256()
-    for part in (notebooks.dumps(source), paths.nbgrader_config.read_text(encoding="utf-8"), nbgrader.__version__):
-        digest.update(part.encode("utf-8"))
-    cached = paths.state / "cache" / f"{module.slug}-{digest.hexdigest()[:16]}"
-    if not (cached / "release" / module.slug / module.notebook_name).is_file():
-        building = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-        shutil.rmtree(building, ignore_errors=True)
-        generate(building, module, paths)
-        for stale in cached.parent.glob(f"{module.slug}-*"):
-            if stale.name != building.name:
-                shutil.rmtree(stale, ignore_errors=True)
-        try:
-            os.replace(building, cached)
-        except OSError:  # another tito got there first: use theirs
-            shutil.rmtree(building, ignore_errors=True)
-    return cached
+def _reason(cell: NotebookNode | None, causes: dict[str, str]) -> str:
+    """First line of why a graded cell failed."""
+    if cell is None:
+        return "the cell is missing"
+    for output in cell.get("outputs", []):
+        kind = output.get("output_type")
+        if kind == "error":
+            ename, evalue = output.get("ename", "Error"), output.get("evalue", "")
+            if ename in TIMEOUT_ERRORS:
+                return causes.get("timeout", "interrupted: the cell ran too long")
+            earlier = causes.get("syntax") or causes.get("import") or causes.get("timeout_cell")
+            if ename == "NameError" and earlier:
+                return f"{ename}: {evalue}, because of an earlier problem: {earlier}"
+            lines = [line for line in output.get("traceback", []) if line.startswith("❌")]
+            text = lines[-1][2:] if lines else f"{ename}: {evalue}"
+            return _TEST_PREFIX.sub("", _first_line(text)) or ename
+        if kind == "stream" and output.get("name") == "stderr":
+            return "wrote to stderr (a warning counts as a failure): " + _first_line(output.get("text", ""))
+    return "failed"
 
 
-def grade_notebook(module: Module, paths: Paths, notebook: NotebookNode, student: str = "you") -> GradeReport:
-    """Grade one notebook exactly as `tito nbgrader autograde` would, in a private copy of
-    the generated course."""
-    scratch = paths.scratch / f"grade-{module.slug}-{os.getpid()}"
-    shutil.rmtree(scratch, ignore_errors=True)
-    try:
-        shutil.copytree(prepared_course(module, paths), scratch)
-        target = submission_path(scratch, module, student)
-        notebooks.write(notebook, target)
-        (target.parent / "timestamp.txt").write_text("2026-01-01 00:00:00.000000 UTC\n")
-        return autograde(scratch, module, paths, [student])[0]
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def report_json(reports: list[GradeReport]) -> str:
-    return json.dumps([report.to_dict() for report in reports], indent=2)
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0][:300] if lines else ""

@@ -28,7 +28,10 @@ def _reason(etype: type, value: BaseException, tb: TracebackType | None) -> str:
     if issubclass(etype, NotImplementedError) and frames:
         code = frames[-1].tb_frame.f_code
         where = getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
-        return f"{where}: {value or 'not implemented yet'}"
+        detail = str(value).strip()
+        if not detail or detail.startswith("Not implemented yet"):  # the stub's own message
+            return f"{where} is not implemented yet"
+        return f"{where}: {detail}"
     if str(value).strip():
         return str(value).strip().splitlines()[0]
     if frames:

@@ -1,35 +1,49 @@
 """The instructor's nbgrader workflow on the course directory `nbgrader/`.
 
-generate: source notebook from src/ → nbgrader generate → checks that the release is
-          safe (no solutions, no hidden tests) and that the tests tell right from wrong.
-autograde / feedback / export: nbgrader's own converters and CSV export plugin.
+generate: source notebook from src/ → nbgrader generate → checks that the release is safe
+          (no solutions, no hidden tests) and that the tests tell right from wrong.
+autograde: the coordinator. It reads the submissions, has them graded (this process, local
+          worker processes, or a Dask cluster) and alone writes the gradebook and autograded/.
+feedback / export: from the gradebook and the stored reports.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tito import grading, notebooks
+import nbformat
+
+from tito import course, distributed, gradebook, grading, notebooks
 from tito.errors import TitoError
+from tito.fileops import atomic_write_text, file_lock
 from tito.paths import Paths
 from tito.registry import Module
+from tito.report import GradeReport
+
+BATCH = 20  # outcomes written to the gradebook per transaction
 
 
 @dataclass
 class GenerateResult:
     release: Path
-    reference: grading.GradeReport
-    untouched: grading.GradeReport
+    reference: GradeReport
+    untouched: GradeReport
+
+
+def _coursedir(paths: Paths, **attributes):
+    return course.directory(course.load_config(paths), **attributes)
 
 
 def validate_source(paths: Paths, module: Module, source_path: Path) -> None:
     """`nbgrader validate` on the source notebook: every graded cell must pass."""
     from nbgrader.validator import Validator
 
-    config = grading.course_config(paths, paths.course)
-    results = Validator(config=config).validate(str(source_path))
+    results = Validator(config=course.load_config(paths)).validate(str(source_path))
     problems = results.get("failed") or results.get("type_changed") or results.get("changed")
     if problems:
         first = problems[0].get("raw_error") or problems[0].get("source", "")
@@ -37,25 +51,28 @@ def validate_source(paths: Paths, module: Module, source_path: Path) -> None:
                         f"Fix {module.source.relative_to(paths.root)} and run generate again.")
 
 
-def generate(paths: Paths, module: Module) -> GenerateResult:
-    course = paths.course
-    source = grading.nbgrader_source(module)
-    release = grading.generate(course, module, paths)
-    release_path = course / "release" / module.slug / module.notebook_name
-    validate_source(paths, module, course / "source" / module.slug / module.notebook_name)
-
+def generate(paths: Paths, module: Module, sandboxed: bool = True) -> GenerateResult:
+    """Generate the release and prove it: validate, no leaks, reference 100, untouched 0."""
+    coursedir = _coursedir(paths, assignment_id=module.slug)
+    gradebook.check(coursedir.db_url)
+    source = notebooks.read_source(module)
+    release = grading.generate(paths.course, module, source, paths)
+    release_path = course.path(coursedir, coursedir.release_directory, ".", module.slug, module.notebook_name)
+    validate_source(paths, module, course.path(coursedir, coursedir.source_directory, ".", module.slug,
+                                               module.notebook_name))
     leaks = notebooks.solution_leaks(source, release)
     stray = [p.name for p in release_path.parent.iterdir() if p.suffix == ".py"]
     if leaks or stray:
         raise TitoError(f"The release of {module.slug} leaks solutions: {(leaks + stray)[:3]}",
                         "Check the ### BEGIN/END markers in the source and CourseDirectory.ignore.")
 
-    reference = grading.grade_notebook(module, paths, source, student="reference")
+    setup = grading.make_setup(paths, module, source, include_completed=False, sandboxed=sandboxed)
+    reference = grading.grade(setup, _submission("reference", notebooks.reference_submission(module))).report
     if not reference.full_marks:
-        failed = [f"{c.grade_id} ({c.error})" for c in reference.cells if not c.passed]
+        failed = [f"{c.grade_id} ({c.reason})" for c in reference.cells if not c.passed]
         raise TitoError(f"The reference solution of {module.slug} does not score full marks: {failed}",
                         "A graded cell fails on the solution: fix the test or the solution.")
-    untouched = grading.grade_notebook(module, paths, release, student="untouched")
+    untouched = grading.grade(setup, _submission("untouched", release)).report
     passing = [c.grade_id for c in untouched.cells if c.score > 0]
     if passing:
         raise TitoError(f"The untouched release of {module.slug} already scores points in {passing}",
@@ -63,64 +80,236 @@ def generate(paths: Paths, module: Module) -> GenerateResult:
     return GenerateResult(release_path, reference, untouched)
 
 
+def _submission(student: str, notebook) -> grading.Submission:
+    return grading.Submission(student, notebooks.dumps(notebook).encode("utf-8"))
+
+
 def _ensure_generated(paths: Paths, module: Module) -> None:
-    if not (paths.course / "release" / module.slug / module.notebook_name).is_file():
+    coursedir = _coursedir(paths)
+    if not course.path(coursedir, coursedir.release_directory, ".", module.slug, module.notebook_name).is_file():
         raise TitoError(f"{module.slug} has not been generated in {paths.course}.",
                         f"Run `tito nbgrader generate {module.slug}` first.")
 
 
-def autograde(paths: Paths, module: Module, student: str | None = None,
-              jobs: int | None = None) -> list[grading.GradeReport]:
-    _ensure_generated(paths, module)
-    everyone = grading.students(paths.course, module)
-    if student is not None:
-        if student not in everyone:
-            raise TitoError(f"No submission of {module.slug} by '{student}' in "
-                            f"{paths.course / 'submitted'}.",
-                            "Submissions go in nbgrader/submitted/<student>/<module>/<notebook>.")
-        everyone = [student]
+# -- autograde: the coordinator ----------------------------------------------------------------------
+@dataclass
+class AutogradeResult:
+    reports: list[GradeReport]
+    waited_for: str = ""  # the other run this one waited for, if any
+    write_seconds: float = 0.0  # time spent in gradebook transactions
+    failures: int = 0
+
+
+def read_submission(coursedir, module: Module, student: str) -> grading.Submission:
+    """A student's submission as bytes (read only; submitted/ is never written)."""
+    folder = course.path(coursedir, coursedir.submitted_directory, student, module.slug)
+    notebook = folder / module.notebook_name
+    timestamp = folder / "timestamp.txt"
+    files = {p.name: p.read_bytes() for p in folder.iterdir()
+             if p.is_file() and p.suffix != ".ipynb" and p.name != "timestamp.txt"}
+    return grading.Submission(
+        student, notebook.read_bytes() if notebook.is_file() else None,
+        timestamp.read_text(encoding="utf-8").strip() if timestamp.is_file() else None,
+        sorted(p.name for p in folder.glob("*.ipynb")), files)
+
+
+def select_students(coursedir, module: Module, wanted: list[str] | None) -> list[str]:
+    everyone = course.submitted_students(coursedir, module.slug)
+    where = Path(coursedir.root) / coursedir.submitted_directory
+    if wanted:
+        unknown = [s for s in wanted if s not in everyone]
+        if unknown:
+            raise TitoError(f"No submission of {module.slug} by {', '.join(repr(s) for s in unknown)} in {where}.",
+                            f"Submissions go in {where}/<student>/{module.slug}/{module.notebook_name}.")
+        return list(dict.fromkeys(wanted))
     if not everyone:
-        raise TitoError(f"No submissions of {module.slug} in {paths.course / 'submitted'}.",
-                        "Put them in nbgrader/submitted/<student>/<module>/<notebook>.")
-    return grading.autograde(paths.course, module, paths, everyone, jobs or default_jobs())
+        raise TitoError(f"No submissions of {module.slug} in {where}.",
+                        f"Put them in {where}/<student>/{module.slug}/{module.notebook_name}.")
+    return everyone
+
+
+def autograde(paths: Paths, module: Module, students: list[str] | None = None, *, jobs: int | None = None,
+              scheduler: str | None = None, sandboxed: bool = True,
+              progress: Callable[[GradeReport], None] | None = None,
+              waiting: Callable[[str], None] | None = None) -> AutogradeResult:
+    """Grade submissions of `module` and record them. One run per course and module at a
+    time: a second run waits for the first (and says so through `waiting`)."""
+    _ensure_generated(paths, module)
+    config = course.load_config(paths)
+    coursedir = course.directory(config)
+    gradebook.check(coursedir.db_url)
+    chosen = select_students(coursedir, module, students)
+    lock = Path(coursedir.root) / f".tito-autograde-{module.slug}.lock"
+    result = AutogradeResult([])
+    with file_lock(lock, wait=False) as free:
+        if not free:
+            result.waited_for = _lock_owner(lock)
+            if waiting:
+                waiting(result.waited_for)
+    with file_lock(lock):
+        source = nbformat.read(course.path(coursedir, coursedir.source_directory, ".", module.slug,
+                                           module.notebook_name), as_version=4)
+        setup = grading.make_setup(paths, module, source, include_completed=False, sandboxed=sandboxed)
+        submissions = [read_submission(coursedir, module, student) for student in chosen]
+        pending: list[grading.Outcome] = []
+        for _, outcome in distributed.run(grading.grade, setup, submissions, jobs=jobs or default_jobs(),
+                                          scheduler=scheduler, key=lambda s: s.student):
+            pending.append(outcome)
+            result.reports.append(outcome.report)
+            result.failures += not outcome.report.full_marks
+            if progress:
+                progress(outcome.report)
+            if len(pending) >= BATCH:
+                result.write_seconds += gradebook.record(config, module.slug, module.notebook_name, pending)
+                pending = []
+        if pending:
+            result.write_seconds += gradebook.record(config, module.slug, module.notebook_name, pending)
+    order = {student: index for index, student in enumerate(chosen)}
+    result.reports.sort(key=lambda report: order[report.student])
+    return result
+
+
+def _lock_owner(lock: Path) -> str:
+    try:
+        pid = lock.read_text().strip()
+    except OSError:
+        pid = ""
+    return f"another autograde run (process {pid})" if pid else "another autograde run"
 
 
 def default_jobs() -> int:
-    """Both cores, unless the gradebook is a sqlite file shared over a network (not here)."""
-    return max(1, min(2, os.cpu_count() or 1))
+    """One worker per core: grading is mostly the kernel's CPU time."""
+    return max(1, os.cpu_count() or 1)
 
 
-def feedback(paths: Paths, module: Module) -> list[Path]:
-    """nbgrader's HTML feedback for every autograded submission of the module."""
-    from nbgrader.converters import GenerateFeedback
+# -- feedback ----------------------------------------------------------------------------------------
+def _feedback_jobs(coursedir, module: Module, students: list[str]) -> list:
+    """GetGrades, done once for all students in one gradebook session: each autograded
+    notebook with its grades attached, or the stored reason it could not be graded."""
+    from nbgrader import utils
+    from nbgrader.api import MissingEntry
+
+    from tito.feedback import FeedbackJob
+
+    jobs = []
+    notebook_id = Path(module.notebook_name).stem
+    with gradebook.opened(coursedir.db_url) as book:
+        max_score = book.find_assignment(module.slug).max_score
+        for student in students:
+            path = course.path(coursedir, coursedir.autograded_directory, student, module.slug, module.notebook_name)
+            names = {"student": student, "assignment": module.slug, "notebook": notebook_id}
+            if not path.is_file():
+                stored = gradebook.stored_report(coursedir, module.slug, student)
+                if stored is not None and not stored.get("graded", True):
+                    jobs.append(FeedbackJob(student, None, names | {"max_score": max_score},
+                                            stored.get("reason") or "it could not be graded"))
+                continue
+            try:
+                submitted = book.find_submission_notebook(notebook_id, module.slug, student)
+            except MissingEntry:
+                continue
+            grades = {grade.name: grade for grade in submitted.grades}
+            comments = {comment.name: comment for comment in submitted.comments}
+            notebook = nbformat.read(path, as_version=4)
+            for cell in notebook.cells:
+                name = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if (utils.is_solution(cell) or utils.is_task(cell)) and name in comments:
+                    cell.metadata.nbgrader["comment"] = comments[name].comment
+                if (utils.is_grade(cell) or utils.is_task(cell)) and name in grades:
+                    cell.metadata.nbgrader["score"] = grades[name].score
+                    cell.metadata.nbgrader["points"] = grades[name].max_score
+            penalty = submitted.late_submission_penalty or 0
+            resources = names | {"score": submitted.score - penalty, "max_score": submitted.max_score,
+                                 "late_penalty": penalty}
+            jobs.append(FeedbackJob(student, nbformat.writes(notebook), resources))
+    return jobs
+
+
+def feedback(paths: Paths, module: Module, students: list[str] | None = None, *, jobs: int | None = None,
+             scheduler: str | None = None) -> list[Path]:
+    """A feedback page for every autograded submission, ungradable ones included (a page
+    saying why). Pages are rendered by workers and written here, atomically."""
+    from tito import feedback as pages
 
     _ensure_generated(paths, module)
-    config = grading.course_config(paths, paths.course)
-    coursedir = grading._course_directory(config, assignment_id=module.slug)
-    app = GenerateFeedback(coursedir=coursedir, config=config)
-    app.force = True
-    result = grading._run(app)
-    pages = sorted((paths.course / "feedback").glob(f"*/{module.slug}/*.html"))
-    if not result["success"] and not pages:
-        raise TitoError(f"nbgrader could not write feedback for {module.slug}:\n"
-                        f"{grading._last_lines(result)}", "Autograde the submissions first.")
-    return pages
+    config = course.load_config(paths)
+    coursedir = course.directory(config)
+    autograded = Path(coursedir.root) / coursedir.autograded_directory
+    everyone = sorted(p.parent.name for p in autograded.glob(f"*/{module.slug}")) if autograded.is_dir() else []
+    chosen = [s for s in everyone if not students or s in students]
+    work = _feedback_jobs(coursedir, module, chosen)
+    if not work:
+        raise TitoError(f"No autograded submissions of {module.slug} to write feedback for.",
+                        f"Run `tito nbgrader autograde {module.slug}` first.")
+    written = []
+    plain = grading.plain_config(config)
+    for job, page in distributed.run(pages.render, plain, work, jobs=jobs or default_jobs(), scheduler=scheduler,
+                                     key=lambda j: j.student):
+        folder = course.path(coursedir, coursedir.feedback_directory, job.student, module.slug)
+        target = folder / module.notebook_name.replace(".ipynb", ".html")
+        atomic_write_text(target, page)
+        stamp = course.path(coursedir, coursedir.autograded_directory, job.student, module.slug, "timestamp.txt")
+        if stamp.is_file():
+            atomic_write_text(folder / "timestamp.txt", stamp.read_text(encoding="utf-8"))
+        written.append(target)
+    return sorted(written)
 
 
-def export_csv(paths: Paths, destination: Path) -> Path:
-    """nbgrader's grades CSV (all assignments and students in the gradebook)."""
-    from nbgrader.api import Gradebook
-    from nbgrader.plugins import CsvExportPlugin
+# -- export ------------------------------------------------------------------------------------------
+CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email", "raw_score",
+               "late_submission_penalty", "score", "max_score", "reason", "flags"]
 
+
+def grades_csv(paths: Paths) -> str:
+    """nbgrader's CSV export (every assignment × student in the gradebook), with two more
+    columns: why a submission could not be graded, and the flags for review."""
+    from nbgrader.api import MissingEntry
+
+    coursedir = _coursedir(paths)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    with gradebook.opened(coursedir.db_url) as book:
+        for assignment in book.assignments:
+            for student in sorted(book.students, key=lambda s: s.id):
+                row = {"assignment": assignment.name, "duedate": assignment.duedate or "", "student_id": student.id,
+                       "last_name": student.last_name or "", "first_name": student.first_name or "",
+                       "email": student.email or "", "max_score": assignment.max_score, "reason": "", "flags": ""}
+                try:
+                    submission = book.find_submission(assignment.name, student.id)
+                except MissingEntry:
+                    row |= {"timestamp": "", "raw_score": 0.0, "late_submission_penalty": 0.0, "score": 0.0,
+                            "reason": "no submission"}
+                else:
+                    penalty = submission.late_submission_penalty
+                    row |= {"timestamp": submission.timestamp or "", "raw_score": submission.score,
+                            "late_submission_penalty": penalty, "score": max(0.0, submission.score - penalty)}
+                    stored = gradebook.stored_report(coursedir, assignment.name, student.id) or {}
+                    row["reason"] = stored.get("reason", "")
+                    row["flags"] = "; ".join(f"{flag['kind']}: {flag['message']}" for flag in stored.get("flags", []))
+                writer.writerow([row[column] for column in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def export_csv(paths: Paths, destination: Path, force: bool = False) -> Path:
+    """Write the grades CSV to `destination`: never over an existing file without `force`,
+    and never half-written (a temporary file in the same folder, then a rename)."""
+    if destination.is_dir():
+        raise TitoError(f"{destination} is a folder: give a file name for the grades.",
+                        f"For example: --to {destination / 'grades.csv'}")
     if not destination.parent.is_dir():
         raise TitoError(f"Cannot write {destination}: the folder {destination.parent} does not exist.",
                         "Create it first, or give --to a path in an existing folder.")
-    config = grading.course_config(paths, paths.course)
-    coursedir = grading._course_directory(config)
-    temporary = destination.with_name(f".{destination.name}.tmp")
-    plugin = CsvExportPlugin(config=config)
-    plugin.to = str(temporary)
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
-        plugin.export(gradebook)
-    os.replace(temporary, destination)
+    if destination.exists() and not force:
+        raise TitoError(f"{destination} already exists; it was left as it is.",
+                        "Give another file name, or add --force to replace it.")
+    if not os.access(destination.parent, os.W_OK):
+        raise TitoError(f"Cannot write in {destination.parent}: permission denied.",
+                        "Choose a folder you can write to.")
+    text = grades_csv(paths)
+    try:
+        atomic_write_text(destination, text)
+    except OSError as error:
+        raise TitoError(f"Cannot write {destination}: {error.strerror or error}.",
+                        "Choose a path you can write to.") from error
     return destination

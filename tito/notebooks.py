@@ -18,6 +18,7 @@ from nbformat import NotebookNode
 
 from tito.errors import TitoError
 from tito.fileops import atomic_write_text
+from tito.paths import Paths
 from tito.registry import Module
 
 KERNEL_ENV = "TITO_KERNEL_NAME"
@@ -47,13 +48,7 @@ def read_source(module: Module) -> NotebookNode:
     return notebook
 
 
-def _nbgrader_config():
-    from tito.grading import load_nbgrader_config  # local: nbgrader is slow to import
-
-    return load_nbgrader_config()
-
-
-def student_version(source: NotebookNode) -> NotebookNode:
+def student_version(source: NotebookNode, paths: Paths | None = None) -> NotebookNode:
     """Strip solutions and hidden tests, lock graded cells, add checksums (nbgrader)."""
     from nbgrader.preprocessors import (
         CheckCellMetadata,
@@ -65,7 +60,10 @@ def student_version(source: NotebookNode) -> NotebookNode:
         LockCells,
     )
 
-    config = _nbgrader_config()
+    from tito.course import load_config
+    from tito.paths import get_paths
+
+    config = load_config(paths or get_paths())
     notebook = nbformat.from_dict(json.loads(json.dumps(source)))
     resources: dict = {}
     steps = [LockCells, ClearSolutions, ClearOutput, CheckCellMetadata, ComputeChecksums,
@@ -87,7 +85,7 @@ def reference_submission(module: Module, only: set[str] | None = None) -> Notebo
     """The student notebook with the reference code in its solution cells (all of them, or
     those whose grade_id is in `only`): a correct (or partly correct) submission."""
     source = {grade_id(cell): cell for cell in read_source(module).cells}
-    notebook = student_version(read_source(module))
+    notebook = student_version(read_source(module), module.paths)
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution") and (only is None or meta["grade_id"] in only):

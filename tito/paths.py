@@ -11,8 +11,13 @@ from tito.errors import TitoError
 ROOT_ENV = "TITO_ROOT"
 
 
+MANIFEST = Path(".course") / "course.json"
+
+
 def _is_repo_root(path: Path) -> bool:
-    return (path / "src").is_dir() and (path / "tinytorch").is_dir() and (path / "tito").is_dir()
+    """A course checkout: the instructor's (with src/) or a student edition (with .course/)."""
+    has_course = (path / "src").is_dir() or (path / MANIFEST).is_file()
+    return has_course and (path / "tinytorch").is_dir() and (path / "tito").is_dir()
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -21,7 +26,7 @@ def find_root(start: Path | None = None) -> Path:
     if os.environ.get(ROOT_ENV):
         root = Path(os.environ[ROOT_ENV]).resolve()
         if not _is_repo_root(root):
-            raise TitoError(f"{ROOT_ENV}={root} is not a TinyTorch checkout (no src/, tinytorch/, tito/).")
+            raise TitoError(f"{ROOT_ENV}={root} is not a TinyTorch checkout (no src/ or .course/, tinytorch/, tito/).")
         return root
     here = (start or Path.cwd()).resolve()
     for candidate in [here, *here.parents]:
@@ -31,7 +36,7 @@ def find_root(start: Path | None = None) -> Path:
     if _is_repo_root(package_checkout):
         return package_checkout
     raise TitoError(
-        "Cannot find the TinyTorch repository (a folder with src/, tinytorch/ and tito/).",
+        "Cannot find the TinyTorch repository (a folder with tinytorch/, tito/ and src/ or .course/).",
         "Run tito inside your clone of the course repository.",
     )
 
@@ -43,6 +48,20 @@ class Paths:
     @property
     def src(self) -> Path:
         return self.root / "src"
+
+    @property
+    def manifest(self) -> Path:
+        """The student edition's list of modules and release notebooks."""
+        return self.root / MANIFEST
+
+    @property
+    def releases(self) -> Path:
+        """The student edition's pristine release notebooks (tracked; never edited)."""
+        return self.manifest.parent
+
+    @property
+    def is_student_edition(self) -> bool:
+        return not self.src.is_dir() and self.manifest.is_file()
 
     @property
     def modules(self) -> Path:
@@ -80,6 +99,11 @@ class Paths:
     @property
     def course(self) -> Path:
         return self.root / "nbgrader"
+
+    @property
+    def cache(self) -> Path:
+        """Generated nbgrader courses, keyed by what they were generated from."""
+        return self.state / "cache"
 
 
 def get_paths() -> Paths:

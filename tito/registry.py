@@ -1,9 +1,13 @@
-"""The course modules, discovered from the folder names in src/ (`NN_name/NN_name.py`)."""
+"""The course modules: from the folder names in src/ (`NN_name/NN_name.py`) in the
+instructor's repository, from `.course/course.json` (written from src/ by
+`tito release student`) in a student edition."""
 
 from __future__ import annotations
 
+import functools
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.errors import TitoError
@@ -18,6 +22,7 @@ class Module:
     number: str  # "03"
     name: str  # "layers"
     paths: Paths
+    info: dict = field(default_factory=dict, compare=False, hash=False)  # the manifest entry (student edition)
 
     @property
     def slug(self) -> str:
@@ -25,6 +30,7 @@ class Module:
 
     @property
     def source(self) -> Path:
+        """The instructor source (only in the instructor's repository)."""
         return self.paths.src / self.slug / f"{self.slug}.py"
 
     @property
@@ -36,8 +42,15 @@ class Module:
         return self.paths.modules / self.slug / self.notebook_name
 
     @property
+    def release_notebook(self) -> Path:
+        """The pristine release notebook of a student edition."""
+        return self.paths.releases / self.slug / self.notebook_name
+
+    @property
     def export_target(self) -> str:
         """The dotted module inside tinytorch, from the source's `#| default_exp`."""
+        if self.info:
+            return self.info["export_target"]
         match = _DEFAULT_EXP.search(self.source.read_text(encoding="utf-8"))
         if match is None:
             raise TitoError(f"{self.source} has no '#| default_exp' line.")
@@ -46,6 +59,12 @@ class Module:
     @property
     def package_file(self) -> Path:
         return self.paths.package.joinpath(*self.export_target.split(".")).with_suffix(".py")
+
+    @property
+    def completed_file(self) -> Path:
+        """Where `tito module complete` puts the student's own build (untracked; imported
+        in place of the shipped build, see tinytorch/core/__init__.py)."""
+        return self.package_file.parent / "_completed" / self.package_file.name
 
     @property
     def import_name(self) -> str:
@@ -57,13 +76,23 @@ class Module:
 
 
 def discover(paths: Paths) -> list[Module]:
-    """All modules in src/, in course order."""
+    """All modules, in course order."""
+    if paths.is_student_edition:
+        return [Module(entry["slug"][:2], entry["slug"][3:], paths, entry) for entry in _manifest(paths.manifest)]
     modules = []
     for folder in sorted(paths.src.iterdir()) if paths.src.is_dir() else []:
         match = _FOLDER.match(folder.name)
         if match and (folder / f"{folder.name}.py").is_file():
             modules.append(Module(match["number"], match["name"], paths))
     return modules
+
+
+@functools.lru_cache(maxsize=8)
+def _manifest(path: Path) -> tuple[dict, ...]:
+    try:
+        return tuple(json.loads(path.read_text(encoding="utf-8"))["modules"])
+    except (OSError, ValueError, KeyError) as error:
+        raise TitoError(f"{path} is damaged ({error}).", "Restore it with `git checkout -- .course`.") from error
 
 
 def resolve(paths: Paths, name: str) -> Module:

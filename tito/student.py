@@ -1,17 +1,21 @@
 """What the student commands do; the CLI only parses arguments and prints.
 
-The notebook and grading machinery (nbformat, jupytext, nbgrader) is imported inside the
-functions that need it, so that `tito module list` answers at once.
+A student's notebooks (`modules/`) and builds (`tinytorch/core/_completed/`) are their own:
+untracked by git, never overwritten without a backup, and replaced only atomically. Progress
+(`.tito/progress.json`) is recorded only when a command finishes: an interrupted run
+records nothing. The notebook and grading machinery is imported inside the functions that
+need it, so that `tito module list` answers at once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass
+import time
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,77 +26,128 @@ from tito.paths import Paths
 from tito.registry import Module, discover, prerequisites
 
 if TYPE_CHECKING:
-    from tito.grading import GradeReport
+    from tito.report import GradeReport
+
+
+# -- state ------------------------------------------------------------------------------------------
+def sources_digest(notebook: dict) -> str:
+    """What a student wrote: the cells' sources (running cells changes nothing here)."""
+    cells = [cell.get("source", "") for cell in notebook.get("cells", [])]
+    text = json.dumps(["".join(s) if isinstance(s, list) else s for s in cells])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @dataclass
 class ModuleStatus:
     module: Module
     state: str  # "not started" | "in progress" | "completed"
-    score: float | None
+    score: float | None  # completed: the grade it was completed with; else the last test
     max_score: float | None
+    note: str = ""
 
 
 def status(paths: Paths) -> list[ModuleStatus]:
-    done = progress.load(paths)
-    rows = []
-    for module in discover(paths):
-        entry = done.get(module.slug, {})
-        if entry.get("completed"):
-            state = "completed"
-        elif module.student_notebook.exists():
-            state = "in progress"
-        else:
-            state = "not started"
-        rows.append(ModuleStatus(module, state, entry.get("score"), entry.get("max_score")))
-    return rows
+    """The truth about each module: completed only while the build `complete` wrote is still
+    in place; in progress only once the student changed the notebook."""
+    records = progress.load(paths)
+    return [_status(module, records.get(module.slug, {})) for module in discover(paths)]
 
 
-def _child_environment(paths: Paths) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(paths.root), *filter(None, [env.get("PYTHONPATH")])])
-    return env
+def _status(module: Module, record: dict) -> ModuleStatus:
+    completed = record.get("completed") or {}
+    build = module.completed_file
+    if completed and build.is_file() and file_digest(build) == completed.get("build_sha256"):
+        return ModuleStatus(module, "completed", completed["score"], completed["max_score"])
+    note = "your completed build was removed or changed: complete it again" if completed else ""
+    notebook = module.student_notebook
+    tested = record.get("tested") or {}
+    if notebook.is_file() and _edited(module, record, notebook):
+        return ModuleStatus(module, "in progress", tested.get("score"), tested.get("max_score"), note)
+    return ModuleStatus(module, "not started", None, None, note)
 
 
+def _edited(module: Module, record: dict, notebook: Path) -> bool:
+    try:
+        current = sources_digest(json.loads(notebook.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return True  # something is there, and it is not a fresh copy
+    fresh = record.get("fresh_sha256")
+    if fresh is None:  # not created by `start`: compare with a fresh copy now
+        fresh = sources_digest(fresh_notebook(module))
+    return current != fresh
+
+
+# -- the package and prerequisites ---------------------------------------------------------------
 def importable(paths: Paths, module: Module) -> str:
-    """'' if the module's package file imports cleanly, else the error's last line."""
-    if not module.package_file.is_file():
-        return f"{module.package_file.relative_to(paths.root)} does not exist"
-    result = subprocess.run([sys.executable, "-c", f"import {module.import_name}"], cwd=paths.root,
-                            env=_child_environment(paths), capture_output=True, text=True)
+    """'' if the module imports cleanly (your completed build, or the one shipped), else the
+    error's last line. The import runs in the sandbox: it runs your code."""
+    import tempfile
+
+    from tito import sandbox
+
+    if not (module.completed_file.is_file() or module.package_file.is_file()):
+        return f"{module.import_name} is not built yet"
+    spec = sandbox.site_spec_for(paths.root, module.slug, include_completed=True, include_module=True)
+    with tempfile.TemporaryDirectory(prefix="tito-import-") as folder:
+        site = sandbox.build_site(spec, Path(folder) / "site")
+        result = sandbox.run(site, [sys.executable, "-c", f"import {module.import_name}"], timeout=120,
+                             sandboxed=sandbox_available())
     if result.returncode == 0:
         return ""
     lines = result.stderr.strip().splitlines()
     return lines[-1] if lines else f"exit code {result.returncode}"
 
 
+def sandbox_available() -> bool:
+    from tito import sandbox
+
+    try:
+        sandbox.check_available()
+    except sandbox.SandboxUnavailable:
+        return False
+    return True
+
+
 def check_prerequisites(paths: Paths, module: Module) -> None:
     for earlier in prerequisites(paths, module):
         problem = importable(paths, earlier)
         if problem:
-            raise TitoError(
-                f"{module.slug} needs {earlier.slug}, but {earlier.import_name} cannot be imported: {problem}",
-                f"Finish it with `tito module complete {earlier.slug}`, or restore the reference "
-                f"build with `tito module reset {earlier.slug} --package`.",
-            )
+            fix = (f"Finish it with `tito module complete {earlier.slug}`" +
+                   ("." if paths.is_student_edition else
+                    f", or use the shipped build again with `tito module reset {earlier.slug} --package`."))
+            raise TitoError(f"{module.slug} needs {earlier.slug}, but {earlier.import_name} cannot be imported: "
+                            f"{problem}", fix)
 
 
+# -- start --------------------------------------------------------------------------------------
 def fresh_notebook(module: Module):
+    """The notebook a student starts from: the release copy in a student edition, else made
+    from the source (solutions stripped by nbgrader)."""
     from tito import notebooks
 
-    return notebooks.student_version(notebooks.read_source(module))
+    if module.paths.is_student_edition:
+        import nbformat
+
+        return nbformat.read(module.release_notebook, as_version=4)
+    return notebooks.student_version(notebooks.read_source(module), module.paths)
 
 
-def start(paths: Paths, module: Module) -> tuple[Path, bool]:
+def start(paths: Paths, module: Module, check: bool = True) -> tuple[Path, bool]:
     """Create the student's notebook if missing; returns (path, created). Never overwrites."""
-    check_prerequisites(paths, module)
+    if check:
+        check_prerequisites(paths, module)
     path = module.student_notebook
     if path.exists():
         return path, False
     path.parent.mkdir(parents=True, exist_ok=True)
     from tito import notebooks
 
-    payload = notebooks.dumps(fresh_notebook(module)).encode("utf-8")
+    notebook = fresh_notebook(module)
+    payload = notebooks.dumps(notebook).encode("utf-8")
     # O_EXCL: if the file appeared meanwhile, we still do not overwrite it.
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -100,6 +155,7 @@ def start(paths: Paths, module: Module) -> tuple[Path, bool]:
         return path, False
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(payload)
+    progress.record(paths, module.slug, fresh_sha256=sources_digest(json.loads(payload)))
     return path, True
 
 
@@ -110,38 +166,59 @@ def lab_command(path: Path) -> list[str]:
     return command
 
 
-def test(paths: Paths, module: Module, reference: bool = False) -> GradeReport:
-    """Grade the student's notebook (or the reference solution) with the nbgrader engine."""
+# -- test ---------------------------------------------------------------------------------------
+def grading_source(module: Module):
+    """What the student's notebook is graded against: the instructor source (hidden tests
+    included) here, the release notebook (visible tests) in a student edition."""
+    from tito import notebooks
+
+    if module.paths.is_student_edition:
+        import nbformat
+
+        return nbformat.read(module.release_notebook, as_version=4)
+    return notebooks.read_source(module)
+
+
+def hidden_points(module: Module) -> float:
+    """Points of cells with checks that only the instructor runs (student edition)."""
+    return float(module.info.get("hidden_points", 0)) if module.paths.is_student_edition else 0.0
+
+
+def grade(paths: Paths, module: Module, notebook, *, sandboxed: bool = True, student: str = "you") -> GradeReport:
+    """Grade a notebook of `module` with the instructor's engine, against this checkout's
+    package (your completed builds of earlier modules first)."""
     from tito import grading, notebooks
 
-    if reference:
-        notebook = grading.nbgrader_source(module)
-        report = grading.grade_notebook(module, paths, notebook, student="reference")
-        report.flags = [f for f in report.flags if not f.startswith("locked cell edited")]
-        return report
-    return _grade_own(paths, module, notebooks.load(module.student_notebook, module))
+    setup = grading.make_setup(paths, module, grading_source(module), include_completed=True, sandboxed=sandboxed)
+    report = grading.grade(setup, grading.Submission(student, notebooks.dumps(notebook).encode("utf-8"))).report
+    report.hidden_points = hidden_points(module)
+    return report
 
 
-def _grade_own(paths: Paths, module: Module, notebook) -> GradeReport:
-    """Grade a student's notebook already read, and record the score."""
-    from tito import grading, notebooks
+def test(paths: Paths, module: Module, sandboxed: bool = True) -> GradeReport:
+    """Grade the student's notebook; the score is recorded once grading has finished."""
+    from tito import notebooks
 
-    missing = notebooks.missing_graded_cells(notebook, notebooks.read_source(module))
-    report = grading.grade_notebook(module, paths, notebook)
-    if missing:
-        report.flags.append(
-            f"graded cells deleted from your notebook: {', '.join(missing)} "
-            f"(restored for grading; `tito module reset {module.slug}` gives a fresh copy after a backup)"
-        )
-    progress.record(paths, module.slug, score=report.score, max_score=report.max_score)
+    notebook = notebooks.load(module.student_notebook, module)
+    report = grade(paths, module, notebook, sandboxed=sandboxed)
+    progress.record(paths, module.slug, tested={"score": report.score, "max_score": report.max_score,
+                                                "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
     return report
 
 
 def passes(report: GradeReport) -> bool:
     """Full marks, with no deleted or edited graded cells."""
-    tampering = any(f.startswith(("locked cell edited", "cells missing", "graded cells deleted"))
-                    for f in report.flags)
-    return report.full_marks and not tampering
+    from tito.report import FlagKind
+
+    return report.full_marks and not report.has(FlagKind.TAMPERED, FlagKind.MISSING)
+
+
+# -- complete -------------------------------------------------------------------------------------
+@dataclass
+class PackageTests:
+    passed: bool
+    summary: str
+    failures: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -149,86 +226,166 @@ class CompleteResult:
     report: GradeReport
     exported: bool
     package_file: Path
-    pytest_output: str = ""
+    tests: PackageTests | None = None
+    backup: Path | None = None
 
 
-def complete(paths: Paths, module: Module) -> CompleteResult:
-    """Grade the student's notebook; only at full marks export *their* code into the
-    package and record progress, and only if the module's tests pass against that code.
+def complete(paths: Paths, module: Module, sandboxed: bool = True) -> CompleteResult:
+    """Grade the student's notebook; only at full marks, and only if the package tests pass
+    against the student's own build, write that build (after backing up an earlier one) and
+    record the module as completed. Nothing tracked by git changes."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    The tests run on a sandbox copy of the package holding the student's build, alongside
-    the grading (both cores), so the real package file is replaced only when both pass.
-    """
-    from tito import export, notebooks
+    from tito import export, notebooks, sandbox
 
     check_prerequisites(paths, module)
     notebook = notebooks.load(module.student_notebook, module)  # read once: graded and exported alike
     candidate = export.student_build(notebook, module)
-    target = module.package_file
-    paths.state.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="complete-", dir=paths.state) as sandbox:
-        tests = _start_module_tests(paths, module, _sandbox_package(paths, module, candidate, Path(sandbox)))
+    target = module.completed_file
+    with ThreadPoolExecutor(max_workers=1) as background:  # the package tests run beside the grading
+        tests = background.submit(package_tests, paths, module, candidate, sandboxed)
         try:
-            report = _grade_own(paths, module, notebook)
-        except BaseException:
-            tests.kill()
+            report = grade(paths, module, notebook, sandboxed=sandboxed)
+            if not passes(report):
+                tests.cancel()
+                sandbox.stop_all()
+                return CompleteResult(report, False, target)
+            outcome = tests.result()
+        except BaseException:  # Ctrl-C included: do not wait for the tests to end on their own
+            sandbox.stop_all()
             raise
-        if not passes(report):
-            tests.kill()
-            tests.communicate()
-            return CompleteResult(report, False, target)
-        output, _ = tests.communicate()
-    if tests.returncode not in (0, 5):  # 5: the module has no tests
-        return CompleteResult(report, False, target, output.strip())
-    if target.exists():
-        backup_file(target, paths.backups / module.slug)
+    if not outcome.passed:
+        return CompleteResult(report, False, target, outcome)
+    backup = backup_file(target, paths.backups / module.slug) if target.exists() else None
     atomic_write_text(target, candidate)
-    progress.record(paths, module.slug, completed=True, score=report.score, max_score=report.max_score)
-    return CompleteResult(report, True, target, output.strip())
+    progress.record(paths, module.slug, completed={"score": report.score, "max_score": report.max_score,
+                                                   "build_sha256": file_digest(target),
+                                                   "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    return CompleteResult(report, True, target, outcome, backup)
 
 
-def _sandbox_package(paths: Paths, module: Module, candidate: str, sandbox: Path) -> Path:
-    """A copy of the tinytorch package with the student's build in place of the module."""
-    shutil.copytree(paths.package, sandbox / "tinytorch", ignore=shutil.ignore_patterns("__pycache__"))
-    (sandbox / module.package_file.relative_to(paths.root)).write_text(candidate, encoding="utf-8")
-    return sandbox
+def package_tests(paths: Paths, module: Module, candidate: str, sandboxed: bool = True) -> PackageTests:
+    """Run the module's public package tests against `candidate`, in the sandbox, and judge
+    by pytest's JUnit report: every expected test must have run and passed."""
+    expected = expected_tests(paths, module)
+    if not expected:
+        return PackageTests(True, "no package tests for this module")
+    result = _run_package_tests(paths, module, candidate, include_completed=True, sandboxed=sandboxed)
+    return judge_junit(result.collected, expected, result.stdout + result.stderr)
 
 
-def _start_module_tests(paths: Paths, module: Module, package_root: Path) -> subprocess.Popen:
-    # `python -m` puts the working directory first on sys.path: it must be the sandbox, or
-    # the checkout's own tinytorch would shadow the student's build.
-    env = dict(os.environ, PYTHONPATH=str(package_root))
-    tests = module.tests if module.tests.is_dir() else paths.tests / "__no_tests__"
-    return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(paths.root), str(tests)],
-        cwd=package_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+def _run_package_tests(paths: Paths, module: Module, build: str, include_completed: bool, sandboxed: bool):
+    """pytest on tests/NN_name (without the PyTorch parity tests and the reference-wording
+    tests), in a sandbox whose package holds `build` as the module, earlier modules as
+    `include_completed` says."""
+    import shutil
+    import tempfile
+
+    from tito import sandbox
+
+    spec = sandbox.site_spec_for(paths.root, module.slug, include_completed=include_completed)
+    relative = module.package_file.relative_to(paths.root).as_posix()
+    with tempfile.TemporaryDirectory(prefix="tito-tests-") as folder:
+        site = sandbox.build_site(spec, Path(folder) / "site", extra_files={relative: build})
+        # PyTorch parity files need torch, which a student need not have; `reference` tests check
+        # the shipped build's own wording.
+        shutil.copytree(module.tests, site / "tests" / module.slug,
+                        ignore=shutil.ignore_patterns("__pycache__", "*parity*"))
+        return sandbox.run(site, [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m",
+                                  "not parity and not reference",
+                                  "--rootdir", str(site), "--junitxml", "{scratch}/junit.xml",
+                                  str(site / "tests" / module.slug)],
+                           timeout=900, sandboxed=sandboxed and sandbox_available(), collect="junit.xml")
 
 
+def judge_junit(xml_text: str | None, expected: list[str], output: str) -> PackageTests:
+    """Passed only if the report exists, lists every expected test, and none failed, erred
+    or was skipped. An exit code alone proves nothing."""
+    if not xml_text:
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        return PackageTests(False, "the package tests did not finish (no report was written)", [tail])
+    try:
+        root = ElementTree.fromstring(xml_text)
+    except ElementTree.ParseError:
+        return PackageTests(False, "the package tests' report is unreadable")
+    seen, failures = set(), []
+    for case in root.iter("testcase"):
+        name = f"{case.get('classname', '')}::{case.get('name', '')}"
+        problem = next((child for child in case if child.tag in ("failure", "error", "skipped")), None)
+        if problem is None:
+            seen.add(name)
+        else:
+            message = (problem.get("message") or problem.text or "").strip().splitlines()
+            failures.append(f"{case.get('name')}: {problem.tag}: {message[0][:200] if message else ''}")
+    if not seen and not failures:
+        return PackageTests(False, "no package test ran: zero tests is not a pass")
+    missing = [name for name in expected if name not in seen and not any(f.startswith(name.split('::')[-1] + ":")
+                                                                         for f in failures)]
+    if failures or missing:
+        lines = failures + [f"{name.split('::')[-1]}: did not run" for name in missing]
+        return PackageTests(False, f"{len(failures) + len(missing)} of {len(expected)} package tests failed "
+                                   "or did not run", lines)
+    return PackageTests(True, f"all {len(expected)} package tests passed")
+
+
+def expected_tests(paths: Paths, module: Module) -> list[str]:
+    """The package tests `complete` requires, as JUnit names (`classname::name`): from the
+    edition's manifest, or collected here against the shipped build (cached)."""
+    if paths.is_student_edition:
+        return list(module.info.get("package_tests", []))
+    if not module.tests.is_dir():
+        return []
+    digest = hashlib.sha256()
+    for path in sorted(module.tests.rglob("*.py")) + [module.package_file]:
+        digest.update(path.read_bytes())
+    cache = paths.cache / f"{module.slug}-package-tests-{digest.hexdigest()[:16]}.json"
+    if cache.is_file():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    names = collect_tests(paths, module)
+    atomic_write_text(cache, json.dumps(names, indent=1) + "\n")
+    return names
+
+
+def collect_tests(paths: Paths, module: Module) -> list[str]:
+    """Run the package tests against the shipped (reference) build and list them by their
+    JUnit names; they must all pass there."""
+    from tito import export
+
+    result = _run_package_tests(paths, module, export.reference_build(module), include_completed=False,
+                                sandboxed=True)
+    verdict = judge_junit(result.collected, [], result.stdout + result.stderr)
+    if not verdict.passed:
+        raise TitoError(f"The package tests of {module.slug} do not pass against the reference build: "
+                        + ("; ".join(verdict.failures[:5]) or verdict.summary),
+                        f"Fix {module.tests.relative_to(paths.root)} or the source.")
+    root = ElementTree.fromstring(result.collected)
+    return [f"{case.get('classname', '')}::{case.get('name', '')}" for case in root.iter("testcase")]
+
+
+# -- reset --------------------------------------------------------------------------------------
 @dataclass
 class ResetResult:
     notebook: Path
     notebook_backup: Path | None
-    package_backup: Path | None = None
-    package_restored: bool = False
+    build_backup: Path | None = None
+    build_removed: bool = False
 
 
 def reset(paths: Paths, module: Module, package: bool = False) -> ResetResult:
-    """Back up the student's notebook, then write a fresh copy (and the reference package
-    file with `package`, after backing up theirs)."""
-    from tito import export, notebooks
+    """Back up the student's notebook, then write a fresh copy. With `package`, also back up
+    and remove the student's completed build (the shipped one is imported again, if any)."""
+    from tito import notebooks
 
     path = module.student_notebook
     backup = backup_file(path, paths.backups / module.slug) if path.exists() else None
-    notebooks.write(fresh_notebook(module), path)
+    fresh = fresh_notebook(module)
+    notebooks.write(fresh, path)
+    record = {"fresh_sha256": sources_digest(json.loads(notebooks.dumps(fresh))), "tested": None}
     result = ResetResult(path, backup)
-    if package:
-        target = module.package_file
-        if target.exists():
-            result.package_backup = backup_file(target, paths.backups / module.slug)
-        atomic_write_text(target, export.reference_build(module))
-        result.package_restored = True
-        data = progress.load(paths).get(module.slug, {})
-        if data.get("completed"):
-            progress.record(paths, module.slug, completed=False)
+    if package and module.completed_file.exists():
+        result.build_backup = backup_file(module.completed_file, paths.backups / module.slug)
+        module.completed_file.unlink()
+        result.build_removed = True
+        record["completed"] = None
+    progress.record(paths, module.slug, **record)
     return result

@@ -16,6 +16,8 @@ if os.environ.get("TINYTORCH_REQUIRE_TORCH"):
 else:
     torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.parity
+
 
 def _pair(shape=(2, 3, 4), seed=0):
     data = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_repo
+from helpers import REPO, copy_repo
 
 pytestmark = pytest.mark.slow
 

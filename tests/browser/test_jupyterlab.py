@@ -19,8 +19,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import copy_repo
 from factory import fresh, solved, write
+from helpers import copy_repo
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import copy_repo, tito_env
+from helpers import copy_repo, tito_env
 
 TIMESTAMP = "2026-11-20 10:00:00.000000 UTC\n"
 CELL_TIMEOUT = "30"
@@ -62,5 +62,6 @@ def grade_batch(root: Path, slug: str, build) -> dict:
             folder = paths.course / "submitted" / student / module.slug
             write(notebook, folder / module.notebook_name)
             (folder / "timestamp.txt").write_text(TIMESTAMP)
-        reports = instructor.autograde(paths, module)
+        result = instructor.autograde(paths, module)
+    reports = getattr(result, "reports", result)  # an AutogradeResult, or (older tito) the list itself
     return {report.student: report for report in reports}

@@ -41,22 +41,9 @@ class ReLU(Activation):
     def forward(self, x: Tensor) -> Tensor:
         """Return max(0, x) as a new float32 Tensor.
 
-        TODO:
-        Zero the negative numbers, keep the rest.
-
-        APPROACH:
-        1. Get the float32 array of the input with the given helper.
-        2. Take the element-wise maximum of the array and zero: a new array.
-        3. Return it as a Tensor.
-
         EXAMPLE:
         >>> ReLU()(Tensor([-2.0, 0.0, 3.0]))
         Tensor([0., 0., 3.], shape=(3,), dtype=float32)
-
-        HINTS:
-        - NumPy has an element-wise maximum of two arrays (or an array and a number); a
-          Python 0 does not change the float32 dtype.
-        - Do not write into the input's array.
         """
         return Tensor(np.maximum(_float32(x), 0))
 
@@ -67,23 +54,9 @@ class Sigmoid(Activation):
     def forward(self, x: Tensor) -> Tensor:
         """Return sigmoid(x) as a new float32 Tensor, stable for any input.
 
-        TODO:
-        Compute the sigmoid with the stable two-branch formula above.
-
-        APPROACH:
-        1. Get the float32 array of the input with the given helper.
-        2. Compute `z = e^-|x|` once for all elements: it never overflows.
-        3. Build both branches from `z` and pick, element by element, the branch that
-           matches the sign of the input.
-        4. Return the result as a Tensor.
-
         EXAMPLE:
         >>> Sigmoid()(Tensor([-1000.0, 0.0, 1000.0]))
         Tensor([0. , 0.5, 1. ], shape=(3,), dtype=float32)
-
-        HINTS:
-        - NumPy has a function that chooses between two arrays with a condition.
-        - Use float32 constants (`np.float32(1)`) so nothing is promoted to float64.
         """
         data = _float32(x)
         z = np.exp(-np.abs(data))
@@ -97,20 +70,9 @@ class Tanh(Activation):
     def forward(self, x: Tensor) -> Tensor:
         """Return tanh(x) as a new float32 Tensor.
 
-        TODO:
-        Apply the hyperbolic tangent.
-
-        APPROACH:
-        1. Get the float32 array of the input with the given helper.
-        2. Apply NumPy's hyperbolic tangent, which is stable for any input.
-        3. Return the result as a Tensor.
-
         EXAMPLE:
         >>> Tanh()(Tensor([0.0, 100.0]))
         Tensor([0., 1.], shape=(2,), dtype=float32)
-
-        HINTS:
-        - Writing it out with `exp` overflows for large inputs: let NumPy do it.
         """
         return Tensor(np.tanh(_float32(x)))
 
@@ -134,24 +96,9 @@ class GELU(Activation):
     def forward(self, x: Tensor) -> Tensor:
         """Return 0.5 * x * (1 + erf(x / sqrt(2))) as a new float32 Tensor.
 
-        TODO:
-        Implement GELU with the given `_erf` helper.
-
-        APPROACH:
-        1. Get the float32 array of the input with the given helper.
-        2. Divide it by √2 and take the error function of that with `_erf`.
-        3. Combine as in the formula above: one half, times the input, times one plus the
-           error function.
-        4. Return the result as a Tensor.
-
         EXAMPLE:
         >>> GELU()(Tensor([1.0]))
         Tensor([0.8413], shape=(1,), dtype=float32)
-
-        HINTS:
-        - Keep every constant float32 (`np.float32(...)`), or NumPy may promote to float64.
-        - Order matters near 3.4e38: multiply by one half before anything that could
-          double the input.
         """
         data = _float32(x)
         half = np.float32(0.5)
@@ -170,25 +117,11 @@ class Softmax(Activation):
     def forward(self, x: Tensor) -> Tensor:
         """Return softmax(x) along `self.dim` as a new float32 Tensor.
 
-        TODO:
-        Subtract the maximum, exponentiate, divide by the sum, all along `self.dim`.
-
-        APPROACH:
-        1. Get the float32 array of the input with the given helper.
-        2. Find the maximum along `self.dim`, keeping that dimension (size 1) so that it
-           broadcasts, and subtract it: now every exponent is at most 0.
-        3. Exponentiate.
-        4. Divide by the sum along the same dimension (kept again) and return a Tensor.
-
         EXAMPLE:
         >>> Softmax()(Tensor([[1000.0, 1000.0]]))
         Tensor([[0.5, 0.5]], shape=(1, 2), dtype=float32)
         >>> Softmax(dim=0)(Tensor([[1.0], [1.0]])).data.ravel()
         array([0.5, 0.5], dtype=float32)
-
-        HINTS:
-        - Reductions take `axis=` and `keepdims=`.
-        - The exponentials are a fresh array: dividing into it in place saves memory.
         """
         data = _float32(x)
         exps = np.exp(data - data.max(axis=self.dim, keepdims=True))

@@ -30,64 +30,27 @@ class Layer:
     def forward(self, x, *args, **kwargs):
         """Compute the layer's output. Every subclass must override this.
 
-        TODO:
-        Make the base version fail loudly, naming the subclass that forgot to override it.
-
-        APPROACH:
-        1. This method only runs when a subclass did not define its own `forward`.
-        2. Find out which class the object really is (not `Layer`: the subclass).
-        3. Raise the exception Python reserves for "not implemented", with a message that
-           contains that class's name.
-
         EXAMPLE:
         >>> class Broken(Layer): pass
         >>> Broken().forward(None)
         NotImplementedError: Broken must implement forward(x)
-
-        HINTS:
-        - Every object knows its class through `type(...)`; classes have a `__name__`.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
 
     def __call__(self, x, *args, **kwargs):
         """Make `layer(x, ...)` mean `layer.forward(x, ...)`.
 
-        TODO:
-        Delegate to this layer's `forward`.
-
-        APPROACH:
-        1. Python runs `__call__` when you write `layer(...)`.
-        2. Hand every argument you received, positional and keyword, on to `forward`,
-           unchanged.
-        3. Give back whatever `forward` returned.
-
         EXAMPLE:
         >>> dropout(x, training=False)   # the same as dropout.forward(x, training=False)
-
-        HINTS:
-        - The star syntax that collected the extra arguments in the signature also spreads
-          them out again in a call.
-        - Forgetting the keyword arguments breaks `Dropout`'s `training=` argument.
         """
         return self.forward(x, *args, **kwargs)
 
     def parameters(self) -> list:
         """The trainable tensors of this layer (none, unless a subclass says otherwise).
 
-        TODO:
-        Report that a plain layer has nothing to train.
-
-        APPROACH:
-        1. A base layer holds no weights.
-        2. Return an empty list, a new one on every call, so that a caller who extends the
-           list never changes what the next caller gets.
-
         EXAMPLE:
         >>> Layer().parameters()
         []
-
-        HINTS:
-        - `Linear` overrides this with its weight and bias.
         """
         return []
 
@@ -150,19 +113,6 @@ class Linear(Layer):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None):
         """Create the weight (LeCun-initialised) and the bias (zeros, or None).
 
-        TODO:
-        Check and store the sizes, draw the weight, create the bias.
-
-        APPROACH:
-        1. Validate both sizes and `rng` with the given helpers; keep the sizes they return
-           as `self.in_features` and `self.out_features`.
-        2. Draw an `(in_features, out_features)` block of standard normal numbers: from
-           NumPy's global generator when `rng` is None, otherwise from `rng`.
-        3. Scale it so the standard deviation is `sqrt(1 / in_features)`, make it float32,
-           and store it as `self.weight`, a Tensor that requires grad.
-        4. The bias, when wanted, is a float32 Tensor of zeros, one per output feature, that
-           requires grad; without a bias, `self.bias` is None.
-
         EXAMPLE:
         >>> layer = Linear(784, 256)
         >>> layer.weight.shape, layer.weight.dtype, layer.bias.shape
@@ -171,12 +121,6 @@ class Linear(Layer):
         0.036
         >>> Linear(784, 256, bias=False).bias is None
         True
-
-        HINTS:
-        - NumPy's global generator has `np.random.standard_normal`; a Generator has a method
-          of the same name (which can even produce float32 directly).
-        - The legacy global functions only give float64: convert with `astype`.
-        - `np.zeros` takes a `dtype`.
         """
         self.in_features = _check_feature_count("in_features", in_features)
         self.out_features = _check_feature_count("out_features", out_features)
@@ -214,32 +158,12 @@ class Linear(Layer):
     def forward(self, x: Tensor) -> Tensor:
         """Return x @ W + b for input of shape (..., in_features).
 
-        TODO:
-        Check the input, multiply it by the weight, add the bias if there is one.
-
-        APPROACH:
-        1. Let the given `_check_input` vet `x`: it raises the errors the tests expect.
-        2. Multiply the input's array by the weight's array as matrices: the last dimension
-           of the input meets the first dimension of the weight. The product is a new array
-           of shape `(..., out_features)`.
-        3. If the layer has a bias, add it. Broadcasting applies it to every row. The product
-           is a fresh array that nobody else holds, so you may add into it in place and save
-           allocating a second output.
-        4. Wrap the result in a new Tensor that requires grad when the input or the weight
-           does.
-
         EXAMPLE:
         >>> layer = Linear(3, 2)
         >>> layer.forward(Tensor([[1.0, 2.0, 3.0]])).shape
         (1, 2)
         >>> layer.forward(Tensor(np.ones((4, 5, 3)))).shape
         (4, 5, 2)
-
-        HINTS:
-        - Tensors keep their NumPy array in `.data`; `@` on arrays is NumPy's matmul.
-        - `a += b` on a NumPy array writes into `a`: right for the fresh product, wrong for
-          the input or the bias.
-        - Read `self.weight` and `self.bias` at call time: an optimizer changes them.
         """
         self._check_input(x)
         output = x.data @ self.weight.data
@@ -251,23 +175,12 @@ class Linear(Layer):
     def parameters(self) -> list:
         """The trainable tensors: `[weight, bias]`, or `[weight]` without a bias.
 
-        TODO:
-        Return the layer's weight and, if present, its bias: the objects, not copies.
-
-        APPROACH:
-        1. The weight is always a parameter.
-        2. The bias is one only when the layer has a bias (it is None otherwise).
-        3. Keep the order weight first, then bias: optimizers and PyTorch use it.
-
         EXAMPLE:
         >>> layer = Linear(4, 2)
         >>> len(layer.parameters()), layer.parameters()[0] is layer.weight
         (2, True)
         >>> len(Linear(4, 2, bias=False).parameters())
         1
-
-        HINTS:
-        - An optimizer updates these objects in place: copies would never learn.
         """
         params = [self.weight]
         if self.bias is not None:
@@ -309,21 +222,11 @@ class Dropout(Layer):
     def __init__(self, p: float = 0.5, *, rng=None):
         """Store the drop probability and the random generator.
 
-        TODO:
-        Check and store `p` and `rng`.
-
-        APPROACH:
-        1. Run `p` through the given probability check and keep what it returns as `self.p`.
-        2. Run `rng` through the given generator check and keep it as `self.rng`.
-
         EXAMPLE:
         >>> Dropout(0.3).p
         0.3
         >>> Dropout(1.5)
         ValueError: p must be between 0 and 1, got 1.5
-
-        HINTS:
-        - The helpers raise the TypeError or ValueError for you.
         """
         self.p = _check_probability(p)
         self.rng = _check_rng(rng)
@@ -331,30 +234,12 @@ class Dropout(Layer):
     def forward(self, x: Tensor, training=None) -> Tensor:
         """Apply dropout in training mode; return `x` unchanged at inference.
 
-        TODO:
-        Handle the modes and the two extreme probabilities, then mask and scale.
-
-        APPROACH:
-        1. Refuse anything that is not a Tensor, naming what you got.
-        2. Decide the mode: the argument when it is given, otherwise the layer's own flag.
-        3. Not training, or nothing to drop: hand back the input object itself.
-        4. Everything dropped: a zero Tensor of the same shape (keep `requires_grad`).
-        5. Otherwise draw a fresh keep-mask (the helper `_keep_mask` takes the keep
-           probability `1 - p` and the layer's generator), scale the survivors by
-           `1 / (1 - p)`, zero the rest, and return a new Tensor.
-
         EXAMPLE:
         >>> np.random.seed(0)
         >>> Dropout(0.5)(Tensor([1.0, 2.0, 3.0, 4.0]), training=True)
         Tensor([2., 0., 6., 8.], shape=(4,), dtype=float32)     (which ones survive varies)
         >>> Dropout(0.5)(Tensor([1.0, 2.0]), training=False).data
         array([1., 2.], dtype=float32)
-
-        HINTS:
-        - `training=None` means "not told": check with `is None`, not with truthiness.
-        - Multiplying an array by a boolean mask zeroes the False places.
-        - Never write into `x.data`: the caller still owns it.
-        - A mask stored on `self` and reused is the classic bug: every call must draw anew.
         """
         if not isinstance(x, Tensor):
             raise TypeError(f"{self!r} takes a Tensor, got {type(x).__name__}")
@@ -392,24 +277,11 @@ class Sequential(Layer):
     def __init__(self, *layers):
         """Store the children in order.
 
-        TODO:
-        Accept both `Sequential(a, b, c)` and `Sequential([a, b, c])`.
-
-        APPROACH:
-        1. The star in the signature gathers the arguments into a tuple.
-        2. If that tuple holds exactly one thing and it is a list or tuple, the user gave
-           the layers as one collection: use its items instead.
-        3. Let the given `_check_callable_layers` vet the items; keep the list it returns as
-           `self.layers`.
-
         EXAMPLE:
         >>> len(Sequential(Linear(4, 3), ReLU()))
         2
         >>> len(Sequential([Linear(4, 3), ReLU()]))
         2
-
-        HINTS:
-        - `isinstance` accepts a tuple of types.
         """
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = layers[0]
@@ -418,20 +290,9 @@ class Sequential(Layer):
     def forward(self, x):
         """Pass `x` through every child in order and return the result.
 
-        TODO:
-        Chain the children.
-
-        APPROACH:
-        1. Each child's output is the next child's input.
-        2. After the last child, return what it gave (with no children, the input itself).
-
         EXAMPLE:
         >>> Sequential(Linear(4, 3), ReLU())(Tensor(np.ones((2, 4)))).shape
         (2, 3)
-
-        HINTS:
-        - Call each child like a function, not through `.forward`: activations and plain
-          functions are callables too.
         """
         for layer in self.layers:
             x = layer(x)
@@ -440,24 +301,12 @@ class Sequential(Layer):
     def parameters(self) -> list:
         """All children's parameters, in order, each tensor once.
 
-        TODO:
-        Collect the parameters of every child.
-
-        APPROACH:
-        1. Walk the children in order; a child without a `parameters` method has none.
-        2. Add each tensor a child returns, unless that very object is already in the
-           result. Tensors are not compared by value: use their identity.
-
         EXAMPLE:
         >>> len(Sequential(Linear(4, 3), ReLU(), Linear(3, 2)).parameters())
         4
         >>> shared = Linear(4, 4)
         >>> len(Sequential(shared, ReLU(), shared).parameters())
         2
-
-        HINTS:
-        - `getattr` with a default tells you whether an object has an attribute.
-        - A set of `id(...)` values remembers what you have seen in constant time.
         """
         params, seen = [], set()
         for layer in self.layers:

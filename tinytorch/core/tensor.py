@@ -21,21 +21,6 @@ def _describe(data) -> str:
 def _as_array(data, dtype=None) -> np.ndarray:
     """Convert `data` into a NumPy array of `dtype` (float32 when None).
 
-    TODO:
-    Turn numbers, nested lists, arrays and Tensors into a NumPy array, refusing what is
-    not numeric with a clear error.
-
-    APPROACH:
-    1. A Tensor already holds an array: start from that array.
-    2. Refuse the obviously wrong containers (strings, bytes, dicts, sets, None) before
-       NumPy tries to make sense of them; the message names what was received.
-    3. Let NumPy build the array. Ragged lists make NumPy fail with a ValueError: turn
-       it into your own ValueError that says the rows differ in length ("ragged").
-    4. Look at the kind of the array's dtype: booleans, signed and unsigned integers and
-       floats are fine, anything else (text, objects, complex numbers) is a TypeError.
-    5. Convert to the wanted dtype (float32 by default) without copying when the array
-       already has it.
-
     EXAMPLE:
     >>> _as_array([[1, 2], [3, 4]]).dtype
     dtype('float32')
@@ -45,12 +30,6 @@ def _as_array(data, dtype=None) -> np.ndarray:
     TypeError: Tensor data must be numeric; got str 'hello'
     >>> _as_array([[1, 2], [3]])
     ValueError: Tensor data is ragged: every nested list must have the same length; ...
-
-    HINTS:
-    - `isinstance` accepts a tuple of types, such as `_REJECTED_TYPES`.
-    - `_describe(data)` formats what was received for a message.
-    - Every dtype has a one-letter `kind`; NumPy's documentation lists them.
-    - `astype` has a `copy` argument.
     """
     if isinstance(data, Tensor):
         data = data.data
@@ -133,28 +112,11 @@ class Tensor:
     def _operand(self, other) -> np.ndarray:
         """The NumPy array (or Python number) to combine with `self.data`.
 
-        TODO:
-        Turn the other operand of `+ - * /` into something NumPy can combine with this
-        tensor's array without changing its dtype.
-
-        APPROACH:
-        1. Another Tensor contributes its array.
-        2. A plain Python int or float can be used as it is: NumPy treats Python numbers
-           as "weak" and keeps the array's float32.
-        3. Anything else (NumPy arrays, NumPy scalars, lists) must first be converted to
-           this tensor's dtype with the helper from Part 1; otherwise a float64 operand
-           would promote the result to float64.
-
         EXAMPLE:
         >>> Tensor([1.0]) + np.array([2.0])        # a float64 operand
         Tensor([3.], shape=(1,), dtype=float32)
         >>> (Tensor([1.0, 2.0]) * 3).dtype
         dtype('float32')
-
-        HINTS:
-        - `self.data.dtype` is the dtype to convert to.
-        - `isinstance(True, int)` is True: booleans take the Python-number path, which is
-          fine.
         """
         if isinstance(other, Tensor):
             return other.data
@@ -198,29 +160,12 @@ class Tensor:
     def matmul(self, other) -> "Tensor":
         """Matrix product `self @ other`, following NumPy's matmul rules for 1-D to N-D.
 
-        TODO:
-        Compute the product, and explain a shape mismatch clearly.
-
-        APPROACH:
-        1. Turn the other operand into an array the same way the arithmetic does.
-        2. Use NumPy's matrix multiplication (the `@` rules: 1-D operands are vectors,
-           N-D operands are stacks of matrices whose leading dimensions broadcast). Do not
-           use `np.dot`: for N-D operands it computes something else.
-        3. NumPy raises ValueError on a mismatch. Catch it and raise your own ValueError
-           built by the given `_matmul_error(left_shape, right_shape)`: it names both
-           shapes and the two inner dimensions (or the batch dimensions, or a 0-d operand).
-        4. Wrap the product with `self._result`, which also sets `requires_grad`.
-
         EXAMPLE:
         >>> (Tensor(np.ones((2, 4, 3))) @ Tensor(np.ones((2, 3, 5)))).shape
         (2, 4, 5)
         >>> Tensor(np.ones((32, 128))) @ Tensor(np.ones((256, 10)))
         ValueError: Cannot perform matrix multiplication: (32, 128) @ (256, 10).
         Inner dimensions must match: 128 ≠ 256
-
-        HINTS:
-        - Letting NumPy fail first keeps the common, correct case free of Python checks.
-        - `raise ... from error` keeps NumPy's original error attached for debugging.
         """
         other_array = np.asarray(self._operand(other))
         try:
@@ -239,25 +184,11 @@ class Tensor:
     def reshape(self, *shape) -> "Tensor":
         """A tensor with the same numbers in a new shape.
 
-        TODO:
-        Accept `t.reshape(2, 3)` and `t.reshape((2, 3))`, with one -1 allowed.
-
-        APPROACH:
-        1. The shape may arrive as separate numbers or as one tuple or list: normalise it.
-        2. Let NumPy reshape the array; it works out a -1 and, for an array laid out in
-           row-major order, returns a view that shares the numbers (no copy).
-        3. Turn NumPy's ValueError into one that names the old shape, its size and the
-           shape that was asked for.
-        4. Return a new Tensor around the reshaped array, keeping `requires_grad`.
-
         EXAMPLE:
         >>> Tensor(np.arange(6)).reshape(2, -1).shape
         (2, 3)
         >>> Tensor(np.arange(6)).reshape(4, 2)
         ValueError: Cannot reshape a tensor of shape (6,) (size 6) into shape (4, 2)
-
-        HINTS:
-        - Do not copy: `np.shares_memory` tells you whether you did.
         """
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
@@ -273,23 +204,11 @@ class Tensor:
     def transpose(self, dim0: int = -2, dim1: int = -1) -> "Tensor":
         """Swap two dimensions (the last two by default: the matrix transpose).
 
-        TODO:
-        Swap `dim0` and `dim1`; a 0-d or 1-D tensor comes back unchanged.
-
-        APPROACH:
-        1. A tensor with fewer than two dimensions has nothing to swap: return a new Tensor
-           around the same array.
-        2. Otherwise let NumPy swap the two axes; the result is a view (no copy).
-        3. Keep `requires_grad`.
-
         EXAMPLE:
         >>> Tensor(np.zeros((2, 3))).transpose().shape
         (3, 2)
         >>> Tensor(np.zeros((2, 3, 4))).transpose(0, 2).shape
         (4, 3, 2)
-
-        HINTS:
-        - NumPy has a function that swaps exactly two axes.
         """
         if self.ndim < 2:
             return Tensor(self.data, requires_grad=self.requires_grad)
@@ -345,60 +264,29 @@ class Tensor:
     def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
         """Sum over `axis` (all elements when None; an int or a tuple of ints otherwise).
 
-        TODO:
-        Implement `sum`, and `mean` and `max` below, the same way.
-
-        APPROACH:
-        1. NumPy's reductions take the same `axis` and `keepdims` arguments: pass them on.
-        2. A full reduction gives a NumPy scalar, not an array: make it a 0-d array so the
-           result is a float32 Tensor, not a Python float.
-        3. Wrap the result with `self._result`.
-
         EXAMPLE:
         >>> Tensor([[1, 2], [3, 4]]).sum(axis=0)
         Tensor([4., 6.], shape=(2,), dtype=float32)
         >>> Tensor([[1, 2], [3, 4]]).sum(axis=(0, 1), keepdims=True).shape
         (1, 1)
-
-        HINTS:
-        - Arrays have `.sum`, `.mean` and `.max` methods.
-        - `np.asarray` of a NumPy scalar is a 0-d array of the same dtype.
         """
         return self._result(np.asarray(self.data.sum(axis=axis, keepdims=keepdims)))
 
     def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
         """Mean over `axis` (all elements when None; an int or a tuple of ints otherwise).
 
-        TODO:
-        The same as `sum`, with the mean.
-
-        APPROACH:
-        1. Follow the steps of `sum` with NumPy's mean.
-
         EXAMPLE:
         >>> Tensor([[1, 2], [3, 4]]).mean(axis=1)
         Tensor([1.5, 3.5], shape=(2,), dtype=float32)
-
-        HINTS:
-        - The mean of float32 numbers stays float32 in NumPy.
         """
         return self._result(np.asarray(self.data.mean(axis=axis, keepdims=keepdims)))
 
     def max(self, axis=None, keepdims: bool = False) -> "Tensor":
         """Maximum over `axis` (all elements when None; an int or a tuple of ints otherwise).
 
-        TODO:
-        The same as `sum`, with the maximum.
-
-        APPROACH:
-        1. Follow the steps of `sum` with NumPy's max.
-
         EXAMPLE:
         >>> Tensor([[1, 5], [3, 4]]).max(axis=0)
         Tensor([3., 5.], shape=(2,), dtype=float32)
-
-        HINTS:
-        - `keepdims=True` keeps the reduced dimension with size 1.
         """
         return self._result(np.asarray(self.data.max(axis=axis, keepdims=keepdims)))
 

@@ -1,0 +1,163 @@
+"""`tito release student`: the edition students clone and Binder builds, with no answers.
+
+The edition is built from a throw-away copy of this repository. Every file and every git
+object is scanned for solution and hidden-test lines; a planted leak stops the release. A
+student then works in it as a student would: start, test, complete 01 → 02 → 03 with their
+own code, and `git pull` a newer edition over the finished workspace."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from factory import solved, write
+from helpers import copy_repo, run_tito, tito_env
+
+from tito import edition
+from tito.paths import Paths
+
+MODULES = ["01_tensor", "02_activations", "03_layers"]
+NOTEBOOKS = {"01_tensor": "tensor.ipynb", "02_activations": "activations.ipynb", "03_layers": "layers.ipynb"}
+# Solution and hidden-test lines of the sources (the scan below uses all of them; these
+# few are spelled out so that the test visibly checks real answers).
+KNOWN_SECRETS = ["seen.add(id(tensor))", "output = x.data * np.float32(1.0 / keep)", "Linear(np.int64(3), 2)"]
+
+
+def git(folder: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def instructor(tmp_path_factory) -> Path:
+    root = copy_repo(tmp_path_factory.mktemp("instructor") / "repo")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=i", "-c", "user.email=i@x", "commit", "-q", "-m", "course")
+    return root
+
+
+@pytest.fixture(scope="module")
+def published(instructor, tmp_path_factory) -> Path:
+    target = tmp_path_factory.mktemp("published") / "tinytorch-student"
+    result = run_tito(instructor, "release", "student", "--to", str(target))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return target
+
+
+def test_the_edition_holds_what_a_student_needs_and_nothing_else(published):
+    files = set(git(published, "ls-files").split())
+    for slug, name in NOTEBOOKS.items():
+        assert f".course/{slug}/{name}" in files and f"tests/{slug}/test_{slug.split('_', 1)[1]}.py" in files or \
+            any(f.startswith(f"tests/{slug}/") for f in files)
+    assert {"README.md", "binder/postBuild", "binder/requirements.txt", "pyproject.toml", ".gitignore",
+            "tinytorch/core/__init__.py", "tito/cli.py", "tito/student.py"} <= files
+    assert not [f for f in files if f.startswith(("src/", "nbgrader/", "tests/sources/", "tests/nbgrader/",
+                                                  "tests/hostile/", "modules/"))]
+    assert not {"tito/instructor.py", "tito/edition.py", "tito/distributed.py"} & files
+    assert not [f for f in files if f.startswith("tinytorch/core/") and f != "tinytorch/core/__init__.py"], \
+        "no graded module's build ships"
+    assert len(git(published, "log", "--format=%H").split()) == 1, "fresh history: one commit"
+
+
+def test_no_file_and_no_git_object_holds_an_answer(instructor, published):
+    secrets = edition.secret_lines(Paths(instructor), set())
+    assert all(any(known in line for line in secrets) for known in KNOWN_SECRETS), "the scan knows real answers"
+    for path in published.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            assert not edition.leak_in(path.read_text(errors="replace"), secrets), path
+    objects = edition.git_objects_text(published)
+    assert objects and not edition.leak_in(objects, secrets)
+    for known in KNOWN_SECRETS:
+        assert known not in objects
+
+
+def test_a_planted_leak_stops_the_release_and_names_the_file(instructor, tmp_path):
+    leaky = copy_repo(tmp_path / "leaky")
+    test_file = leaky / "tests/03_layers/test_layers.py"
+    test_file.write_text(test_file.read_text() + "\n\ndef helper(seen, tensor):\n    seen.add(id(tensor))\n")
+    target = tmp_path / "edition"
+    result = run_tito(leaky, "release", "student", "--to", str(target))
+    assert result.returncode == 1, result.stdout
+    assert "tests/03_layers/test_layers.py" in result.stderr and "solution line of 03_layers" in result.stderr
+    assert not target.exists(), "nothing was written"
+
+
+def test_the_same_sources_give_the_same_tree_and_commit(instructor, published, tmp_path):
+    again = tmp_path / "again"
+    assert run_tito(instructor, "release", "student", "--to", str(again)).returncode == 0
+    assert git(again, "rev-parse", "HEAD") == git(published, "rev-parse", "HEAD")
+
+
+def test_only_student_commands_exist_in_the_edition(published, tmp_path):
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(published), str(clone))
+    env = tito_env(clone)
+    assert "{module,system}" in run_tito(clone, "--help", env=env).stdout
+    for args in (["nbgrader", "generate", "03_layers"], ["src", "export"], ["release", "student", "--to", "x"],
+                 ["module", "test", "03_layers", "--reference"]):
+        result = run_tito(clone, *args, env=env)
+        assert result.returncode == 2 and "invalid choice" in result.stderr or "unrecognized" in result.stderr, args
+
+
+@pytest.mark.slow
+def test_a_student_completes_every_module_with_their_own_code(instructor, published, tmp_path):
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(published), str(clone))
+    env = tito_env(clone)
+    assert run_tito(clone, "module", "list", env=env).stdout.count("not started") == 3
+    for slug in MODULES:
+        notebook = solved(instructor, slug, marker=f"written by student 4711 for {slug}")
+        if slug == "01_tensor":  # their own Tensor, recognisable by what the later modules see
+            cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "tensor-class")
+            cell.source += "\n\nTensor.made_by = 'student 4711'\n"
+        if slug == "03_layers":  # the layers module checks, when imported, that it runs on that Tensor
+            cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "layer-base")
+            cell.source += "\n\nassert getattr(Tensor, 'made_by', None) == 'student 4711'\n"
+        write(notebook, clone / "modules" / slug / NOTEBOOKS[slug])
+        result = run_tito(clone, "module", "complete", slug, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        build = clone / "tinytorch/core/_completed" / f"{slug.split('_', 1)[1]}.py"
+        assert f"written by student 4711 for {slug}" in build.read_text()
+    listing = run_tito(clone, "module", "list", env=env).stdout
+    assert listing.count("100/100 (completed with)") == 3, listing
+    assert git(clone, "status", "--porcelain") == "", "nothing git tracks changed"
+    check = subprocess.run([sys.executable, "-c", "import tinytorch.core.layers as l; print(l.Tensor.made_by)"],
+                           cwd=clone, env=env, capture_output=True, text=True)
+    assert check.stdout.strip() == "student 4711", check.stderr
+
+
+@pytest.mark.slow
+def test_git_pull_of_a_newer_edition_keeps_the_students_work(instructor, tmp_path):
+    published = tmp_path / "published"
+    assert run_tito(instructor, "release", "student", "--to", str(published)).returncode == 0
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(published), str(clone))
+    env = tito_env(clone)
+    write(solved(instructor, "01_tensor", marker="my own tensor"), clone / "modules/01_tensor/tensor.ipynb")
+    assert run_tito(clone, "module", "complete", "01_tensor", env=env).returncode == 0
+    work = {p: p.read_bytes() for p in [clone / "modules/01_tensor/tensor.ipynb",
+                                        clone / "tinytorch/core/_completed/tensor.py", clone / ".tito/progress.json"]}
+
+    source = instructor / "src/01_tensor/01_tensor.py"  # the instructor improves the course
+    source.write_text(source.read_text().replace("# # Module 01: Tensor", "# # Module 01: Tensor (2nd edition)"))
+    git(instructor, "-c", "user.name=i", "-c", "user.email=i@x", "commit", "-q", "-am", "second edition")
+    assert run_tito(instructor, "release", "student", "--to", str(published)).returncode == 0
+    assert len(git(published, "log", "--format=%H").split()) == 2
+
+    pulled = subprocess.run(["git", "-C", str(clone), "pull", "-q", "--ff-only"], capture_output=True, text=True)
+    assert pulled.returncode == 0, pulled.stderr
+    assert "2nd edition" in (clone / ".course/01_tensor/tensor.ipynb").read_text()
+    assert {p: p.read_bytes() for p in work} == work, "the student's notebook, build and records are untouched"
+    assert "completed" in run_tito(clone, "module", "list", env=env).stdout
+
+
+def test_provided_modules_ship_their_reference_build(instructor, tmp_path):
+    target = tmp_path / "with-tensor"
+    result = run_tito(instructor, "release", "student", "--to", str(target), "--provide", "01")
+    assert result.returncode == 0, result.stderr
+    assert (target / "tinytorch/core/tensor.py").is_file() and not (target / "tinytorch/core/layers.py").exists()
+    manifest = json.loads((target / ".course/course.json").read_text())
+    assert [m["provided"] for m in manifest["modules"]] == [True, False, False]

@@ -1,0 +1,110 @@
+"""`tito nbgrader autograde 03_layers`: thirteen submissions, good, partial and hostile, graded
+in one batch with real nbgrader and real kernels (the `graded_batch` fixture, conftest.py).
+Every graded cell's score is asserted, not just the totals."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from course_batch import TOTALS, snapshot
+
+pytestmark = pytest.mark.slow
+
+
+def flag_text(report: dict) -> str:
+    """Everything a report's flags say (`kind: message` each), as one lower-case text."""
+    return "\n".join(f"{flag['kind']}: {flag['message']}" for flag in report["flags"]).lower()
+
+
+CELLS = ("test-layer-base", "test-linear-creation", "test-linear-forward", "test-dropout",
+         "test-sequential", "test-integration")
+POINTS = (10, 15, 15, 20, 20, 20)
+
+# Each cell's expected score (in CELLS order), whether nbgrader graded the notebook at all,
+# and what the flags must mention: all of these words; () means no flag at all (honest work);
+# None means not checked.
+EXPECTED = {
+    #                    base linc  linf  drop  seq  integ   graded  flags mention
+    "correct":          ((10, 15, 15, 20, 20, 20), True, ()),   # 100
+    "only_linear":      ((0, 15, 15, 0, 0, 0), True, ()),        # 30
+    "tampered_test":    ((10, 15, 15, 0, 0, 0), True, ("locked cell edited", "restored", "test-dropout")),  # 40
+    "deleted_test":     ((10, 15, 15, 20, 20, 20), True, ("missing", "test-sequential")),  # 100
+    "deleted_solution": ((10, 15, 15, 0, 0, 0), True, ("missing", "dropout")),  # 40
+    "infinite_loop":    ((10, 15, 15, 20, 0, 0), True, ("timeout", "sequential", "10 s")),  # 60
+    "syntax_error":     ((10, 0, 0, 0, 0, 0), True, ("syntax_error", "your cell 'linear'", "line")),  # 10
+    "sys_exit":         ((10, 15, 15, 0, 0, 0), True, None),     # 40
+    "os_exit":          ((0, 0, 0, 0, 0, 0), False, ("kernel_died", "kernel died")),  # 0
+    "huge_output":      ((10, 15, 15, 20, 20, 20), True, ()),    # 100
+    "not_json":         ((0, 0, 0, 0, 0, 0), False, ("not a valid notebook",)),  # 0
+    "no_notebook":      ((0, 0, 0, 0, 0, 0), False, ("no layers.ipynb", "layers (1).ipynb")),  # 0
+    "hidden_failure":   ((10, 0, 15, 20, 20, 20), True, ()),     # 85
+}
+
+
+def test_expectations_add_up():
+    assert sum(POINTS) == 100 and set(EXPECTED) == set(TOTALS)
+    for student, (scores, _, _) in EXPECTED.items():
+        assert sum(scores) == TOTALS[student], student
+        assert all(score in (0, points) for score, points in zip(scores, POINTS, strict=True)), student
+
+
+def test_the_batch_grades_every_submission(graded_batch):
+    """One bad submission (an endless loop, a dead kernel, a file that is not a notebook)
+    never stops the rest: the command succeeds and reports on all thirteen."""
+    assert graded_batch.cli.returncode == 0, graded_batch.cli.stdout + graded_batch.cli.stderr
+    assert "Traceback" not in graded_batch.cli.stdout + graded_batch.cli.stderr
+    assert "13 submission(s)" in graded_batch.cli.stdout
+    assert sorted(graded_batch.reports) == graded_batch.students == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("student", list(EXPECTED))
+def test_every_graded_cell_scores_exactly(graded_batch, student):
+    report = graded_batch.reports[student]
+    scores, graded, _ = EXPECTED[student]
+    assert [cell["grade_id"] for cell in report["cells"]] == list(CELLS)
+    assert [cell["max_score"] for cell in report["cells"]] == list(POINTS)
+    assert {c["grade_id"]: c["score"] for c in report["cells"]} == dict(zip(CELLS, scores, strict=True))
+    assert (report["score"], report["max_score"]) == (TOTALS[student], 100)
+    assert report["graded"] is graded
+    for cell in report["cells"]:  # a failed cell says why
+        assert cell["passed"] == (cell["score"] == cell["max_score"])
+        assert bool(cell["reason"]) == (not cell["passed"]), cell
+
+
+@pytest.mark.parametrize("student", [s for s, (_, _, flags) in EXPECTED.items() if flags is not None])
+def test_flags_name_what_happened(graded_batch, student):
+    text = flag_text(graded_batch.reports[student])
+    mentions = EXPECTED[student][2]
+    if not mentions:
+        assert text == "", f"honest work must not be flagged: {text!r}"
+    for words in mentions:
+        assert words in text, f"{student}: {words!r} not in the flags {text!r}"
+
+
+def test_failed_cells_give_the_real_reason(graded_batch):
+    reasons = {s: {c["grade_id"]: c["reason"] for c in r["cells"]} for s, r in graded_batch.reports.items()}
+    assert "int64" in reasons["hidden_failure"]["test-linear-creation"]  # the hidden test's own failure
+    assert "Dropout.__init__ is not implemented yet" in reasons["tampered_test"]["test-dropout"]  # restored test ran
+    assert "interrupted after 10 s" in reasons["infinite_loop"]["test-sequential"]  # the cause of its NameError
+    assert "Dropout" in reasons["sys_exit"]["test-dropout"]
+    # the root cause, not the NameError that follows from it
+    assert "SyntaxError in your cell 'linear'" in reasons["syntax_error"]["test-linear-creation"]
+    assert reasons["not_json"]["test-layer-base"].startswith("not graded: not a valid notebook")
+
+
+def test_ungradable_submissions_say_why(graded_batch):
+    for student in ("os_exit", "not_json", "no_notebook"):
+        report = graded_batch.reports[student]
+        assert not report["graded"] and report["reason"], report
+
+
+def test_submitted_files_are_never_changed(graded_batch):
+    assert snapshot(graded_batch.course / "submitted") == graded_batch.submitted
+
+
+def test_huge_output_is_truncated_in_the_autograded_notebook(graded_batch):
+    path = graded_batch.course / "autograded" / "huge_output" / "03_layers" / "layers.ipynb"
+    assert path.stat().st_size < 1_000_000, "10 MB of print output should have been cut"
+    printed = "".join(output.get("text", "") for cell in nbformat.read(path, as_version=4).cells
+                      if cell.cell_type == "code" for output in cell.get("outputs", []))
+    assert "#" * 99 in printed  # the output is cut, not dropped

@@ -1,0 +1,194 @@
+"""The instructor's gradebook and course folder: the coordinator is their only writer.
+
+Workers grade in private scratch courses and return outcomes; `record` stores them the way
+nbgrader's own grade-saving steps (Autograde's submission bookkeeping, SaveAutoGrades,
+AssignLatePenalties) would, but in one transaction per batch, and writes each student's
+`autograded/` folder atomically, so that nbgrader's feedback, formgrader and export see an
+ordinary nbgrader course.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+
+from tito import course
+from tito.errors import TitoError
+from tito.fileops import atomic_write_bytes, atomic_write_text
+
+_DRIVERS = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "pymysql": "pymysql"}
+
+
+def shown_url(db_url: str) -> str:
+    """The database address without its password."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(db_url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001  (a malformed address is shown as little as possible)
+        return db_url.split("@")[-1]
+
+
+def database_error(db_url: str, detail: str) -> TitoError:
+    """A clear error for a gradebook that cannot be used, naming the problem and the fix."""
+    where = shown_url(db_url)
+    text = detail.lower()
+    missing = re.search(r"no module named '([\w.]+)'", text)
+    if missing:
+        module = missing[1].split(".")[0]
+        package = _DRIVERS.get(module, module)
+        fix = ('`pip install -e ".[postgres]"`' if module == "psycopg" else f"`pip install {package}`")
+        return TitoError(f"The gradebook {where} needs the database driver `{module}`, which is not installed.",
+                         f"Install it with {fix}, or use a postgresql:// address (psycopg 3, the .[postgres] extra).")
+    if "password authentication failed" in text or "authentication failed" in text or "no password supplied" in text:
+        return TitoError(f"Cannot log in to the gradebook {where}: the database refused the user or password.",
+                         "Check the user and password in TINYTORCH_GRADEBOOK_URL (or ~/.pgpass).")
+    if "does not exist" in text and "database" in text:
+        return TitoError(f"The gradebook database {where} does not exist.",
+                         "Create it first (PostgreSQL: `createdb tinytorch`).")
+    if any(word in text for word in ("could not connect", "connection refused", "is the server running",
+                                     "could not translate host", "timeout expired", "unable to open database")):
+        return TitoError(f"Cannot reach the gradebook {where}: the database server does not answer.",
+                         "Start the database server, or fix the host and port in TINYTORCH_GRADEBOOK_URL.")
+    last = (detail.strip().splitlines() or ["unknown error"])[-1][:300]
+    return TitoError(f"The gradebook {where} cannot be used: {last}",
+                     "Check TINYTORCH_GRADEBOOK_URL and that the database server is running.")
+
+
+@contextlib.contextmanager
+def opened(db_url: str) -> Iterator:
+    """nbgrader's Gradebook on `db_url`; a database that cannot be reached or logged into is
+    a TitoError, never a traceback and never a batch of students graded 0."""
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SQLAlchemyError
+
+    course._speed_up_new_gradebooks()
+    if db_url.startswith("sqlite:///"):  # a new course: its folder holds the gradebook file
+        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        gradebook = Gradebook(db_url, course.COURSE_ID)
+    except (SQLAlchemyError, ImportError, OSError) as error:
+        raise database_error(db_url, f"{type(error).__name__}: {error}") from error
+    try:
+        yield gradebook
+    except SQLAlchemyError as error:
+        gradebook.db.rollback()
+        raise database_error(db_url, f"{type(error).__name__}: {error}") from error
+    finally:
+        gradebook.close()
+
+
+def check(db_url: str) -> None:
+    """Open and close the gradebook: fails early, before any grading work."""
+    with opened(db_url):
+        pass
+
+
+def record(config, module_slug: str, notebook_name: str, outcomes: list) -> float:
+    """Store `outcomes` (tito.grading.Outcome) in the gradebook in one transaction and
+    write their autograded folders; returns the seconds the database writes took."""
+    from nbgrader.api import MissingEntry
+
+    coursedir = course.directory(config)
+    started = time.perf_counter()
+    with opened(coursedir.db_url) as gradebook:
+        try:
+            assignment = gradebook.find_assignment(module_slug)
+        except MissingEntry as error:
+            raise TitoError(f"{module_slug} is not in the gradebook {shown_url(coursedir.db_url)}.",
+                            f"Run `tito nbgrader generate {module_slug}` first.") from error
+        definition = next(n for n in assignment.notebooks if n.name == Path(notebook_name).stem)
+        penalties = _late_penalty_plugin(config)
+        for outcome in outcomes:
+            _record_one(gradebook, assignment, definition, outcome, penalties)
+        gradebook.db.commit()
+    seconds = time.perf_counter() - started
+    for outcome in outcomes:
+        write_autograded(coursedir, module_slug, notebook_name, outcome)
+    return seconds
+
+
+def _late_penalty_plugin(config):
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    assigner = AssignLatePenalties(config=config)
+    assigner.init_plugin()
+    return assigner
+
+
+def _record_one(gradebook, assignment, definition, outcome, penalties) -> None:
+    from nbgrader import utils
+    from nbgrader.api import Comment, Grade, Student, SubmittedAssignment, SubmittedNotebook
+
+    db = gradebook.db
+    student_id = outcome.report.student
+    student = db.get(Student, student_id)
+    if student is None:
+        student = Student(id=student_id)
+        db.add(student)
+    submission = db.query(SubmittedAssignment).filter_by(assignment=assignment, student=student).one_or_none()
+    if submission is None:  # mirror the assignment's structure, as nbgrader's add_submission does
+        with db.no_autoflush:
+            submission = SubmittedAssignment(assignment=assignment, student=student)
+            for notebook in assignment.notebooks:
+                submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+                for cell in notebook.grade_cells:
+                    Grade(cell=cell, notebook=submitted)
+                for cell in [*notebook.solution_cells, *notebook.task_cells]:
+                    Comment(cell=cell, notebook=submitted)
+                for cell in notebook.task_cells:
+                    Grade(cell=cell, notebook=submitted)
+            db.add(submission)
+        db.flush()
+    submission.timestamp = utils.parse_utc(outcome.timestamp) if outcome.timestamp else None
+    notebook = next(n for n in submission.notebooks if n.notebook_id == definition.id)
+    grades = {grade.cell.name: grade for grade in notebook.grades}
+    comments = {comment.cell.name: comment for comment in notebook.comments}
+    if outcome.autograded is None:  # ungradable: zero, as nbgrader does for a missing notebook
+        for grade in grades.values():
+            grade.auto_score, grade.needs_manual_grade = 0, False
+    else:
+        for cell in nbformat.reads(outcome.autograded, as_version=4).cells:
+            name = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if utils.is_grade(cell) and name in grades:  # SaveAutoGrades._add_score
+                grade = grades[name]
+                grade.auto_score, _ = utils.determine_grade(cell)
+                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+            if (utils.is_solution(cell) or utils.is_task(cell)) and name in comments:  # SaveAutoGrades._add_comment
+                unchanged = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell)
+                comments[name].auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
+    db.flush()
+    notebook.late_submission_penalty = None  # AssignLatePenalties
+    if submission.total_seconds_late > 0:
+        penalty = penalties.plugin_inst.late_submission_penalty(student_id, notebook.score,
+                                                                submission.total_seconds_late)
+        if penalty is not None:
+            notebook.late_submission_penalty = penalties._check_late_penalty(notebook, penalty)
+
+
+def write_autograded(coursedir, module_slug: str, notebook_name: str, outcome) -> None:
+    """The student's autograded/ folder: the notebook, timestamp.txt and tito's report, each
+    written atomically; an ungradable submission keeps only its report."""
+    folder = course.path(coursedir, coursedir.autograded_directory, outcome.report.student, module_slug)
+    atomic_write_text(folder / course.REPORT_FILE, json.dumps(outcome.report.to_dict(), indent=2) + "\n")
+    if outcome.timestamp:
+        atomic_write_text(folder / "timestamp.txt", outcome.timestamp)
+    target = folder / notebook_name
+    if outcome.autograded is None:
+        target.unlink(missing_ok=True)
+    else:
+        atomic_write_bytes(target, outcome.autograded.encode("utf-8"))
+
+
+def stored_report(coursedir, module_slug: str, student: str) -> dict | None:
+    path = course.path(coursedir, coursedir.autograded_directory, student, module_slug, course.REPORT_FILE)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

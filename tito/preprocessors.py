@@ -1,0 +1,110 @@
+"""nbgrader preprocessors that tito adds to nbgrader's own pipeline (nbgrader_config.py):
+the sandboxed Execute and the clean-room check for autograde, and the feedback filter
+that keeps hidden tests' source out of students' feedback.
+
+Configured in nbgrader_config.py, so `nbgrader autograde` and formgrader get them too.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from nbformat import NotebookNode
+from nbgrader import utils
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Bool
+
+from tito import cleanroom, sandbox
+
+_DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+(?P<target>[\w.]+)\s*$", re.MULTILINE)
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute, with every kernel started in the sandbox."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["kernel_manager_class"] = sandbox.SandboxedKernelManager
+        super().__init__(*args, **kwargs)
+
+
+def export_target(notebook: NotebookNode) -> str:
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            match = _DEFAULT_EXP.search(cell.source)
+            if match:
+                return match["target"]
+    return ""
+
+
+def site_modules(site_dir: Path) -> list[str]:
+    """The earlier modules the site holds (shipped or the student's own builds)."""
+    core = site_dir / "tinytorch" / "core"
+    names = {path.stem for path in core.glob("*.py")} | {path.stem for path in core.glob("_completed/*.py")}
+    return sorted(f"tinytorch.core.{name}" for name in names if not name.startswith("_"))
+
+
+def notebook_passed(cell: NotebookNode) -> bool:
+    score, points = utils.determine_grade(cell)
+    return score is not None and score >= points
+
+
+class CleanRoomCheck(NbGraderPreprocessor):
+    """After Execute: run every graded test against the student's exported code alone. A
+    test that passed in the notebook but fails here gets an error output (so nbgrader
+    scores it 0) that says why; the outcome is kept in the notebook's metadata (`tito`)."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        settings = sandbox.TinyTorchSandbox(parent=self)
+        target = export_target(nb)
+        if not target:
+            return nb, resources  # not a course notebook with an export
+        timeout = float(self.config.Execute.get("timeout", 60) or 60)
+        with tempfile.TemporaryDirectory(prefix="tito-cleanroom-") as scratch:
+            site_dir = Path(settings.site) if settings.site else self._build_site(settings, resources, Path(scratch))
+            result = cleanroom.run(site_dir, target, cleanroom.exported_cells(nb, target), cleanroom.graded_tests(nb),
+                                   site_modules(site_dir), timeout, sandboxed=settings.enabled)
+        mismatched = []
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not utils.is_grade(cell):
+                continue
+            grade_id = cell.metadata["nbgrader"]["grade_id"]
+            reason = result.failure(grade_id)
+            if reason and notebook_passed(cell):
+                mismatched.append(grade_id)
+                cell.outputs.append(_failure_output(reason))
+        summary = result.to_dict() | {"mismatched": mismatched, "sandboxed": settings.enabled}
+        nb.metadata.setdefault("tito", {})["clean_room"] = summary
+        return nb, resources
+
+    @staticmethod
+    def _build_site(settings, resources: dict, scratch: Path) -> Path:
+        """nbgrader's own CLI: the site of the assignment being graded, from repo_root."""
+        spec = sandbox.site_spec_for(Path(settings.repo_root), resources["nbgrader"]["assignment"],
+                                     include_completed=False)
+        return sandbox.build_site(spec, scratch / "site")
+
+
+def _failure_output(reason: str) -> NotebookNode:
+    message = ("this test passes in your notebook but fails against your exported code alone "
+               f"(your #| export cells, imported as the package would): {reason}")
+    return NotebookNode(output_type="error", ename=cleanroom.FAILURE, evalue=message,
+                        traceback=[f"❌ {message}"])
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Feedback: replace each `### BEGIN/END HIDDEN TESTS` block by the list of its checks
+    and their results, and shorten error outputs of those cells to one line, so a student
+    sees what was checked and what failed but not the hidden code (nbgrader #917, #1363).
+    `c.HideHiddenTests.show_source = True` shows the source as nbgrader would."""
+
+    show_source = Bool(False, help="Show hidden tests' source in feedback").tag(config=True)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
+        if self.show_source or cell.cell_type != "code" or "### BEGIN HIDDEN TESTS" not in cell.source:
+            return cell, resources
+        from tito.feedback import redact_hidden_tests
+
+        cell.source, cell.outputs = redact_hidden_tests(cell.source, cell.get("outputs", []))
+        return cell, resources

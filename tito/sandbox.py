@@ -1,0 +1,326 @@
+"""Student code runs here: a bubblewrap sandbox around every kernel and interpreter.
+
+Inside the sandbox the system and the Python environment are read-only, there is no
+network, a private scratch folder (also HOME, IPYTHONDIR, the Jupyter and matplotlib
+folders) is the only writable place besides a private /tmp, and the only course files in
+view are a *site* folder: the `tinytorch` package without the module being graded (and
+without any later one), and tito's small notebook helper. The course directory, the
+gradebook, `src/`, `.git`, `.tito/` and other submissions are simply not there. The whole
+process tree lives in its own PID namespace and dies with the grading step.
+
+Kernels talk to the grader over ZMQ `ipc` sockets in a bind-mounted run folder (the
+sandbox's network namespace has its own loopback), and `JPY_PARENT_PID` is not passed in
+(ipykernel's parent poller would otherwise see PID 1 as its parent and exit).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import site
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Unicode
+from traitlets.config import LoggingConfigurable
+
+from tito.errors import TitoError
+
+BWRAP = "bwrap"
+_ETC_FILES = ["ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
+              "hosts", "fonts", "mime.types", "alternatives", "matplotlibrc"]
+_SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
+# Variables a sandboxed program may see from the grader's environment (everything else,
+# passwords in a gradebook URL included, stays outside).
+_PASSED_ENV = ["LANG", "LC_ALL", "NBGRADER_EXECUTION", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+               "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT", "TINYTORCH_CELL_TIMEOUT"]
+SITE_HELPER_FILES = ["inline.py"]  # the parts of tito that notebooks import
+
+
+class SandboxUnavailable(TitoError):
+    """The sandbox cannot be made on this machine."""
+
+
+class TinyTorchSandbox(LoggingConfigurable):
+    """Sandbox settings, read from nbgrader_config.py like nbgrader's own."""
+
+    enabled = Bool(True, help="Run student code in a bubblewrap sandbox (strongly recommended).").tag(config=True)
+    site = Unicode("", help="Read-only folder put first on the sandbox's PYTHONPATH (a prepared package "
+                            "view). Empty: build one per kernel from repo_root.").tag(config=True)
+    repo_root = Unicode("", help="The course repository (holds tinytorch/ and src/ or .course/).").tag(config=True)
+
+
+# -- the bwrap command ---------------------------------------------------------------------
+def _bind_or_link(path: str, option: str = "--ro-bind") -> list[str]:
+    if not os.path.lexists(path):
+        return []
+    if os.path.islink(path):
+        return ["--symlink", os.readlink(path), path]
+    return [option, path, path]
+
+
+def _python_locations() -> list[str]:
+    """Folders the interpreter and its packages live in (read-only inside)."""
+    found = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix}
+    found.update(site.getsitepackages())
+    user_site = site.getusersitepackages()
+    if os.path.isdir(user_site):
+        found.add(user_site)
+    real = {str(Path(p).resolve()) for p in found if os.path.isdir(p)}
+    # a folder inside another one is already in view
+    return sorted(p for p in real if not any(p != q and p.startswith(q + os.sep) for q in real))
+
+
+def _installed_course_packages() -> list[str]:
+    """Copies of tinytorch/tito installed inside the mounted environment (a non-editable
+    install), to be hidden: the sandbox must only see the site folder's package."""
+    hidden = []
+    for location in site.getsitepackages():
+        for name in ("tinytorch", "tito"):
+            candidate = Path(location) / name
+            if candidate.is_dir():
+                hidden.append(str(candidate))
+    return hidden
+
+
+def environment(site_dir: Path, home: Path) -> dict[str, str]:
+    env = {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
+    scripts = str(Path(sys.executable).parent)
+    env.update(
+        PATH=os.pathsep.join([scripts, "/usr/local/bin", "/usr/bin", "/bin"]),
+        HOME=str(home), IPYTHONDIR=str(home / ".ipython"), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
+        JUPYTER_DATA_DIR=str(home / ".local/share/jupyter"), JUPYTER_RUNTIME_DIR=str(home / ".jupyter-runtime"),
+        MPLCONFIGDIR=str(home / ".matplotlib"), PYTHONPATH=str(site_dir), PYTHONDONTWRITEBYTECODE="1",
+        PYTHONNOUSERSITE="1", TMPDIR="/tmp", LANG=env.get("LANG", "C.UTF-8"),
+    )
+    return env
+
+
+def bwrap_argv(site_dir: Path, scratch: Path, *, writable: list[Path] = (), workdir: Path | None = None) -> list[str]:
+    """The bubblewrap prefix for a command that runs with `site_dir` (read-only) as its only
+    course files and `scratch` (plus `writable`) as its only writable folders."""
+    argv = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    for path in _SYSTEM_DIRS:
+        argv += _bind_or_link(path)
+    for name in _ETC_FILES:
+        argv += _bind_or_link(f"/etc/{name}")
+    for location in _python_locations():
+        argv += ["--ro-bind", location, location]
+    for hidden in _installed_course_packages():
+        argv += ["--tmpfs", hidden]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    argv += ["--ro-bind", str(site_dir), str(site_dir)]
+    for folder in [scratch, *writable]:
+        argv += ["--bind", str(folder), str(folder)]
+    argv += ["--chdir", str(workdir or scratch), "--clearenv"]
+    for name, value in environment(site_dir, scratch / "home").items():
+        argv += ["--setenv", name, value]
+    return argv + ["--"]
+
+
+@functools.cache
+def check_available() -> None:
+    """Raise SandboxUnavailable, naming the cause and the fix, unless bwrap works here."""
+    if shutil.which(BWRAP) is None:
+        raise SandboxUnavailable(
+            "Cannot sandbox student code: the bubblewrap program `bwrap` is not installed.",
+            "Install it (Debian/Ubuntu: `sudo apt-get install bubblewrap`), or pass --no-sandbox to grade "
+            "without isolation (only for code you trust).")
+    with tempfile.TemporaryDirectory(prefix="tito-check-") as folder:
+        scratch = Path(folder)
+        (scratch / "home").mkdir()
+        probe = bwrap_argv(scratch, scratch) + [sys.executable, "-c", "import numpy"]
+        result = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SandboxUnavailable(
+            f"Cannot sandbox student code: bubblewrap failed here ({detail}).",
+            "bwrap needs user namespaces (sysctl kernel.unprivileged_userns_clone=1) or root; inside a "
+            "container, allow them (e.g. docker --security-opt seccomp=unconfined). Or pass --no-sandbox "
+            "to grade without isolation (only for code you trust).")
+
+
+# -- the site folder: what of the course the sandbox may see -----------------------------------
+@dataclass(frozen=True)
+class SiteSpec:
+    """Which package files a sandbox sees, for grading module `module_number`."""
+
+    package_root: Path  # the tinytorch/ folder to copy from
+    hidden_files: tuple[str, ...]  # paths relative to package_root never copied (graded + later modules)
+    include_completed: bool  # students' own builds of earlier modules (core/_completed/)
+
+
+def build_site(spec: SiteSpec, target: Path, extra_files: dict[str, str] | None = None) -> Path:
+    """Fill `target` with a tinytorch package (per `spec`), tito's notebook helper and the
+    clean-room runner; `extra_files` (relative path -> text) are written on top."""
+    hidden = set(spec.hidden_files)
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        relative = Path(folder).relative_to(spec.package_root)
+        skipped = {"__pycache__"}
+        for name in names:
+            path = (relative / name).as_posix()
+            if path in hidden or (name == "_completed" and not spec.include_completed):
+                skipped.add(name)
+        return skipped
+
+    shutil.copytree(spec.package_root, target / "tinytorch", ignore=ignore)
+    helpers = target / "tito"
+    helpers.mkdir()
+    (helpers / "__init__.py").write_text('"""The part of tito that course notebooks import."""\n')
+    here = Path(__file__).parent
+    for name in SITE_HELPER_FILES:
+        shutil.copy2(here / name, helpers / name)
+    shutil.copy2(here / "cleanroom_runner.py", target / "_tito_cleanroom.py")
+    for relative, text in (extra_files or {}).items():
+        path = target / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return target
+
+
+def site_spec_for(repo_root: Path, module_slug: str, include_completed: bool,
+                  include_module: bool = False) -> SiteSpec:
+    """The site for grading a module of the course in `repo_root`: every module from this
+    one on (after it, with `include_module`) is hidden, shipped builds and students' own."""
+    from tito.paths import Paths
+    from tito.registry import discover, resolve
+
+    paths = Paths(repo_root)
+    graded = resolve(paths, module_slug)
+    hidden = []
+    for module in discover(paths):
+        if module.number > graded.number or (module.number == graded.number and not include_module):
+            relative = module.package_file.relative_to(paths.package)
+            hidden += [relative.as_posix(), (relative.parent / "_completed" / relative.name).as_posix()]
+    return SiteSpec(paths.package, tuple(hidden), include_completed)
+
+
+# -- running a program in the sandbox ----------------------------------------------------------
+_RUNNING: set[subprocess.Popen] = set()
+
+
+def stop_all() -> None:
+    """Kill every sandboxed program this process is running (e.g. after Ctrl-C)."""
+    for process in list(_RUNNING):
+        process.kill()
+
+
+@dataclass
+class RunResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    collected: str | None = None  # the text of `collect` from the scratch folder, if it was written
+
+
+def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | None = None,
+        sandboxed: bool = True, collect: str | None = None) -> RunResult:
+    """Run `argv` (e.g. [sys.executable, ...]) in a fresh sandbox whose working folder is a
+    throw-away scratch folder ({scratch} in `argv` names it); with `collect`, also return
+    that file of the scratch folder. With `sandboxed=False` the same command runs directly,
+    with the same environment (for --no-sandbox)."""
+    with tempfile.TemporaryDirectory(prefix="tito-run-") as folder:
+        scratch = Path(folder)
+        (scratch / "home").mkdir()
+        argv = [part.replace("{scratch}", str(scratch)) for part in argv]
+        if sandboxed:
+            check_available()
+            command, env = bwrap_argv(site_dir, scratch) + argv, None
+        else:
+            command, env = argv, environment(site_dir, scratch / "home")
+        with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=scratch, env=env) as process:
+            _RUNNING.add(process)
+            try:
+                out, err = process.communicate(stdin, timeout=timeout)
+                result = RunResult(process.returncode, out, err)
+            except subprocess.TimeoutExpired:
+                process.kill()  # bwrap's --die-with-parent takes the sandbox down with it
+                out, _ = process.communicate()
+                result = RunResult(-9, out or "", f"timed out after {timeout:g} s")
+            finally:
+                _RUNNING.discard(process)
+        if collect and (scratch / collect).is_file():
+            result.collected = (scratch / collect).read_text(encoding="utf-8", errors="replace")
+        return result
+
+
+# -- the kernel ------------------------------------------------------------------------------------
+class SandboxedKernelManager(AsyncKernelManager):
+    """An ipykernel inside the sandbox. nbgrader's Execute (through tito's SandboxedExecute)
+    and tito's own grading start kernels with it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.settings = TinyTorchSandbox(parent=self)
+        self._run_dir = Path(tempfile.mkdtemp(prefix="tito-k"))  # short: ZMQ ipc paths have a length limit
+        self._scratch = self._run_dir / "work"
+        (self._scratch / "home").mkdir(parents=True)
+        self._site: Path | None = None
+        if self.settings.enabled:
+            self.transport = "ipc"
+            self.ip = str(self._run_dir / "k")
+            self.connection_file = str(self._run_dir / "kernel.json")
+
+    async def _async_pre_start_kernel(self, **kwargs):
+        cwd = kwargs.pop("cwd", None)
+        if cwd:
+            self._copy_data_files(Path(cwd))
+        self._site = self._resolve_site(Path(cwd) if cwd else None)
+        kwargs["cwd"] = str(self._scratch)
+        log = open(self._run_dir / "kernel.log", "ab")  # noqa: SIM115 (closed in cleanup_resources)
+        self._log = log
+        kwargs.setdefault("stdout", log)
+        kwargs.setdefault("stderr", log)
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
+        if not self.settings.enabled:
+            kwargs["env"] = environment(self._site, self._scratch / "home")
+        if self.kernel_spec is not None:
+            self.kernel_spec.interrupt_mode = "message"  # signals would stop at the sandbox's init
+        return await super()._async_pre_start_kernel(**kwargs)
+
+    def _copy_data_files(self, folder: Path) -> None:
+        """Files that sit beside the notebook (data an assignment ships), not notebooks."""
+        if not folder.is_dir():
+            return
+        for path in folder.iterdir():
+            if path.is_file() and path.suffix != ".ipynb" and path.name != "timestamp.txt":
+                shutil.copy2(path, self._scratch / path.name)
+
+    def _resolve_site(self, cwd: Path | None) -> Path:
+        if self.settings.site:
+            return Path(self.settings.site)
+        # nbgrader's own CLI: the notebook sits in autograded/<student>/<assignment>/
+        if not self.settings.repo_root or cwd is None:
+            raise TitoError("The sandbox has no site folder: set c.TinyTorchSandbox.repo_root in nbgrader_config.py.")
+        spec = site_spec_for(Path(self.settings.repo_root), cwd.name, include_completed=False)
+        return build_site(spec, self._run_dir / "site")
+
+    def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
+        command = super().format_kernel_cmd(extra_arguments)
+        if not self.settings.enabled:
+            return command
+        check_available()
+        return bwrap_argv(self._site, self._scratch, writable=[self._run_dir]) + command
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            log = getattr(self, "_log", None)
+            if log is not None:
+                log.close()
+            shutil.rmtree(self._run_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
+
+    def kernel_log(self) -> str:
+        try:
+            return (self._run_dir / "kernel.log").read_text(errors="replace")
+        except OSError:
+            return ""
