@@ -1467,33 +1467,93 @@ test_unit_sequential()
 #   `model.parameters()` in place. Your layers must compute with those very tensors, so
 #   after such a change the output follows it.
 #
-# It does not test each part again. It first runs the unit tests above quietly: if
-# exactly one of them fails, this cell says which and passes without checking, so one
-# mistake costs points in one cell only. With two or more parts failing there is nothing
-# to integrate yet, and this cell fails too.
+# It does not test each part again. It first checks, quickly and part by part, only what
+# the network needs from each of them (each check uses its own part alone). If exactly
+# one part falls short, this cell says which and passes without checking the network:
+# that part's own cell already takes the points, so one mistake costs points in one cell
+# only. With two or more parts falling short there is nothing to integrate yet, and this
+# cell fails too.
 
 # %% nbgrader={"grade": true, "grade_id": "test-integration", "locked": true, "points": 20, "schema_version": 3, "solution": false}
 def test_integration_mlp():
-    import contextlib
-    import io
+    def layer_part():
+        class Twice(Layer):
+            def forward(self, x):
+                return x * 2
 
-    failing = {}
-    for name in ["test_unit_layer_base", "test_unit_linear_creation", "test_unit_linear_forward",
-                 "test_unit_dropout", "test_unit_sequential"]:
-        unit_test = globals().get(name)
-        assert unit_test is not None, f"{name} should be defined by the cells above, got no such function: run them first"
+        outer, inner = Twice(), Twice()
+        outer.parts = [inner]
+        out = outer(Tensor([1.0]))
+        assert isinstance(out, Tensor) and out.data.tolist() == [2.0], f"layer(x) should run forward, got {out!r}"
+        outer.parameters().append("extra")
+        assert outer.parameters() == [], f"parameters() should be a new [] every call, got {outer.parameters()!r}"
+        outer.eval()
+        assert not inner.training, "eval() should reach a layer held in a list, got it still training"
+        outer.train()
+
+    def linear_part():
+        layer = Linear(4, 3, rng=np.random.default_rng(0))
+        weight = layer.weight.data
+        oriented = weight if weight.shape == (4, 3) else weight.T
+        assert oriented.shape == (4, 3) and float(np.std(weight)) > 0, \
+            f"Linear(4, 3) should hold a random (4, 3) weight, got shape {weight.shape}, std {np.std(weight):.3g}"
+        layer.bias.data[...] = [1.0, -1.0, 0.5]
+        params = layer.parameters()
+        assert len(params) == 2 and params[0] is layer.weight and params[1] is layer.bias, \
+            f"parameters() should be [weight, bias] themselves, got {len(params)} other tensors"
+        kept = [param.data.copy() for param in params]
+        x = Tensor(np.arange(8, dtype=np.float32).reshape(2, 4))
+        y = layer.forward(x)
+        assert isinstance(y, Tensor) and y.shape == (2, 3) and y.dtype == np.float32, \
+            f"forward of a (2, 4) batch should be a float32 (2, 3) Tensor, got {type(y).__name__} {getattr(y, 'shape', '')}"
+        assert np.allclose(y.data, x.data @ oriented + [1.0, -1.0, 0.5], atol=1e-4), \
+            f"forward should be x @ W + b, got row 0 = {np.round(y.data[0], 3).tolist()}"
+        assert all(np.array_equal(param.data, old) for param, old in zip(params, kept)), \
+            "forward should leave the parameters unchanged, got them changed"
+
+    def dropout_part():
+        x = Tensor(np.ones((20, 20), dtype=np.float32))
+        layer = Dropout(0.5)
+        layer.training = False
+        assert layer.forward(x) is x, "in inference mode dropout should return x itself, got a new result"
+        layer.training = True
+        out = layer.forward(x)
+        assert isinstance(out, Tensor) and out.shape == x.shape and 0 < np.count_nonzero(out.data) < x.size, \
+            f"in training mode dropout should drop some elements, got {type(out).__name__} with " \
+            f"{np.count_nonzero(getattr(out, 'data', x.data))} of {x.size} kept"
+
+    def sequential_part():
+        class Holder:
+            def __init__(self):
+                self.tensors = [Tensor([1.0]), Tensor([2.0])]
+
+            def __call__(self, t):
+                return t
+
+            def parameters(self):
+                return self.tensors
+
+        got = Sequential([lambda t: t * 2, lambda t: t + 1]).forward(Tensor([1.0]))
+        assert isinstance(got, Tensor) and got.data.tolist() == [3.0], f"Sequential([x*2, x+1]) of [1] should be [3.], got {got!r}"
+        first, second = Holder(), Holder()
+        params = Sequential(first, second).parameters()
+        assert len(params) == 4 and params[0] is first.tensors[0] and params[3] is second.tensors[1], \
+            f"parameters() should join the children's lists in order, got {len(params)} tensors"
+
+    short = {}
+    for part, check in [("Layer", layer_part), ("Linear", linear_part), ("Dropout", dropout_part),
+                        ("Sequential", sequential_part)]:
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                unit_test()
+            check()
         except NotImplementedError:
             raise
         except Exception as error:
-            failing[name] = (str(error) or type(error).__name__).splitlines()[0][:120]
-    assert len(failing) <= 1, \
-        f"the integration check needs the parts to work: expected at most 1 failing unit test, got {len(failing)}: {', '.join(failing)}"
-    if failing:
-        (name, reason), = failing.items()
-        print(f"⏭ integration not checked: {name} fails ({reason}). Fix that part first; only its own cell costs points.")
+            short[part] = (str(error) or type(error).__name__).splitlines()[0][:120]
+    assert len(short) <= 1, \
+        f"the integration check needs the parts to work: expected at most 1 part falling short, got {len(short)}: {', '.join(short)}"
+    if short:
+        (part, why), = short.items()
+        print(f"⏭ integration not checked: {part} falls short ({why}). Fix it first; only its own cell costs points.")
         return
 
     np.random.seed(0)
@@ -1532,7 +1592,9 @@ def test_integration_mlp():
             self.head = Linear(8, 3, rng=np.random.default_rng(3))
 
         def forward(self, x):
-            return self.head(Sequential(self.blocks)(x))
+            for block in self.blocks:
+                x = block(x)
+            return self.head(x)
 
     own = Classifier().eval()
     small = Tensor(np.ones((4, 8), dtype=np.float32))

@@ -171,13 +171,12 @@ WRONG = [
             "        self.weight = Tensor(weight, requires_grad=True)\n        self._weight = weight.copy()\n"),
            ("linear", "        output = x.data @ self.weight.data", "        output = x.data @ self._weight")],
           test_integration="does forward use copies of the weights?"),
-    wrong(L, "two_mistakes", "bias forgotten AND mask reused: two parts wrong",
+    wrong(L, "two_mistakes", "bias forgotten AND training=None treated as True: two parts wrong",
           [("linear", "        if bias is not None:\n            output += bias.data\n", ""),
-           ("dropout", "        mask = _keep_mask(x.shape, keep, self.rng)",
-            "        if getattr(self, '_mask', None) is None or self._mask.shape != x.shape:\n"
-            "            self._mask = _keep_mask(x.shape, keep, self.rng)\n        mask = self._mask")],
-          test_linear_forward="the bias was not added", test_dropout="got the same mask twice",
-          test_integration="expected at most 1 failing unit test, got 2"),
+           ("dropout", "        if training is None:\n            training = self.training\n",
+            "        if training is None:\n            training = True\n")],
+          test_linear_forward="the bias was not added", test_dropout="training=None with the layer in inference mode",
+          test_integration="expected at most 1 part falling short, got 2"),
     # -- Module 01 ---------------------------------------------------------------------------------
     wrong("01_tensor", "matmul_with_dot", "np.dot instead of matmul",
           [("tensor-class", "            product = np.matmul(self.data, other_array)",
