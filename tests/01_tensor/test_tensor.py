@@ -170,8 +170,8 @@ def test_property_double_transpose_is_identity_and_reshape_keeps_values(a):
 
 
 def test_array_already_in_the_requested_dtype_is_not_copied():
-    counts = np.arange(5, dtype=np.int64)
-    assert Tensor(counts, dtype=np.int64).data is counts
+    integers = np.arange(7, dtype=np.int64)
+    assert Tensor(integers, dtype=np.int64).data is integers
 
 
 # -- given methods with PyTorch's meaning: numel, view, contiguous, masked_fill ----------

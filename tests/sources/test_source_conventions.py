@@ -313,3 +313,34 @@ def test_header_lines_in_the_percent_source_are_json(slug):
     assert len(headers) >= 7
     for header in headers:
         json.loads(header)
+
+
+# -- the package tests ship in the student edition ---------------------------------------------
+def test_package_tests_hold_no_hidden_test_or_solution_line():
+    """tests/NN_name/*.py go to students (`tito release student`): no line of them may be a
+    hidden test or a solution line of any module, by the edition's own check."""
+    from tito import edition
+
+    paths = Paths(ROOT)
+    files = {path.relative_to(ROOT).as_posix(): path.read_bytes()
+             for slug in MODULES for path in sorted((ROOT / "tests" / slug).glob("*.py"))}
+    assert len(files) >= 4
+    assert edition.find_leaks(paths, files, provided=set()) == []
+
+
+def test_the_package_test_leak_check_can_fail():
+    from tito import edition
+
+    paths = Paths(ROOT)
+    hidden = next(line for line in sources_hidden_lines() if len(line) > 30)
+    assert edition.find_leaks(paths, {"tests/03_layers/x.py": f"    {hidden}\n".encode()}, provided=set())
+
+
+def sources_hidden_lines() -> list[str]:
+    lines, inside = [], False
+    for line in MODULES["03_layers"].source.read_text(encoding="utf-8").splitlines():
+        if _HIDDEN.match(line):
+            inside = "BEGIN" in line
+        elif inside and line.strip():
+            lines.append(line.strip())
+    return lines
