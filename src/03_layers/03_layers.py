@@ -610,8 +610,9 @@ def test_unit_linear_creation():
         "parameters() should be [layer.weight, layer.bias] (the objects themselves), got other objects"
     no_bias = Linear(10, 5, bias=False)
     assert no_bias.bias is None, f"Linear(10, 5, bias=False).bias should be None, got {no_bias.bias!r}"
-    assert len(no_bias.parameters()) == 1 and no_bias.parameters()[0] is no_bias.weight, \
-        f"without a bias parameters() should be [weight], got {no_bias.parameters()!r}"
+    listed = no_bias.parameters()
+    assert len(listed) == 1 and listed[0] is no_bias.weight, \
+        f"without a bias parameters() should be [weight], got {len(listed)} items: {[type(p).__name__ for p in listed]}"
 
     np.random.seed(42)
     drawn = Linear(8, 4).weight.data
@@ -713,17 +714,17 @@ def test_unit_linear_forward():
         assert isinstance(y, Tensor), f"{what} should return a Tensor, got {type(y).__name__}"
         assert y.shape == expected_shape, f"{what} should have shape {expected_shape}, got {y.shape}"
         assert y.dtype == np.float32, f"{what} should return float32, got {y.dtype}"
+        assert np.array_equal(x, before), f"{what} should leave the input unchanged, got it modified"
+        assert np.array_equal(layer.weight.data, kept_weight) and (kept_bias is None or np.array_equal(layer.bias.data, kept_bias)), \
+            f"{what} should leave weight and bias unchanged, got them modified"
         product = x.astype(np.float64) @ weight
-        expected = product if layer.bias is None else product + layer.bias.data
+        expected = product if kept_bias is None else product + kept_bias
         if not np.allclose(y.data, expected, atol=1e-5):
             hint = " (it equals x @ W: the bias was not added)" if np.allclose(y.data, product, atol=1e-5) else ""
             raise AssertionError(f"{what} should be x @ W + b, got max difference "
                                  f"{np.max(np.abs(y.data - expected)):.3g}{hint}")
         assert not np.shares_memory(y.data, x) and (layer.bias is None or not np.shares_memory(y.data, layer.bias.data)), \
             f"{what} should return a new array, got one sharing memory with the input or the bias"
-        assert np.array_equal(x, before), f"{what} should leave the input unchanged, got it modified"
-        assert np.array_equal(layer.weight.data, kept_weight) and (kept_bias is None or np.array_equal(layer.bias.data, kept_bias)), \
-            f"{what} should leave weight and bias unchanged, got them modified"
         return y
 
     rng = np.random.default_rng(1)

@@ -82,7 +82,7 @@ WRONG = [
     wrong(L, "none_bias_in_parameters", "parameters() lists the bias even when it is None",
           [("linear", "        if self.bias is not None:\n            params.append(self.bias)\n",
             "        params.append(self.bias)\n")],
-          test_linear_creation="without a bias parameters() should be [weight]"),
+          test_linear_creation="without a bias parameters() should be [weight], got 2 items: ['Tensor', 'NoneType']"),
     wrong(L, "rejects_numpy_int", "sizes checked with type(value) is int",
           [("linear", "not isinstance(value, numbers.Integral)", "type(value) is not int")],
           test_linear_creation="should accept a NumPy integer"),
@@ -105,7 +105,7 @@ WRONG = [
           [("linear", "        if bias is not None:\n            output += bias.data\n",
             "        if bias is not None:\n            bias.data += output.reshape(-1, bias.data.size)[0]\n"
             "            output = output + 0\n")],
-          test_linear_forward="should be x @ W + b"),
+          test_linear_forward="should leave weight and bias unchanged, got them modified"),
     # -- Module 03: Dropout ----------------------------------------------------------------------
     wrong(L, "training_none_is_true", "training=None treated as True",
           [("dropout", "        if training is None:\n            training = self.training\n",
