@@ -167,3 +167,59 @@ def test_property_double_transpose_is_identity_and_reshape_keeps_values(a):
     t = Tensor(a)
     assert np.array_equal(t.T.T.data, a)
     assert np.array_equal(t.reshape(-1).data, a.ravel())
+
+
+def test_array_already_in_the_requested_dtype_is_not_copied():
+    integers = np.arange(7, dtype=np.int64)
+    assert Tensor(integers, dtype=np.int64).data is integers
+
+
+# -- given methods with PyTorch's meaning: numel, view, contiguous, masked_fill ----------
+def test_numel_is_the_number_of_elements_as_an_int():
+    assert Tensor(np.zeros((2, 3, 4))).numel() == 24 and isinstance(Tensor(1.0).numel(), int)
+    assert Tensor(1.0).numel() == 1 and Tensor(np.zeros((0, 3))).numel() == 0
+
+
+def test_view_shares_memory_and_refuses_to_copy():
+    t = Tensor(np.arange(24, dtype=np.float32))
+    v = t.view(2, 3, 4)
+    assert v.shape == (2, 3, 4) and np.shares_memory(v.data, t.data)
+    assert t.view((4, -1)).shape == (4, 6) and t.view([6, 4]).shape == (6, 4)
+    v.data[0, 0, 0] = 99.0
+    assert t.data[0] == 99.0, "a view writes through to the original"
+    with pytest.raises(ValueError, match=r"\(24,\).*\(5, 5\)"):
+        t.view(5, 5)
+    with pytest.raises(ValueError, match="contiguous"):
+        t.view(4, 6).T.view(-1)
+    assert t.view(4, 6).T.view(6, 4).shape == (6, 4), "viewing a transpose as its own shape needs no copy"
+    assert Tensor([1.0], requires_grad=True).view(1, 1).requires_grad
+
+
+def test_view_keeps_the_dtype_of_non_float32_tensors():
+    t = Tensor(np.arange(6), dtype=np.float64)
+    v = t.view(2, 3)
+    assert v.dtype == np.float64 and np.shares_memory(v.data, t.data)
+
+
+def test_contiguous_is_self_when_row_major_else_a_row_major_copy():
+    t = Tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    assert t.contiguous() is t
+    transposed = t.T
+    copy = transposed.contiguous()
+    assert copy is not transposed and copy.data.flags.c_contiguous and not np.shares_memory(copy.data, t.data)
+    assert np.array_equal(copy.data, t.data.T) and copy.view(-1).data.tolist() == [0, 3, 1, 4, 2, 5]
+
+
+def test_masked_fill_returns_a_new_tensor_and_broadcasts():
+    t = Tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    out = t.masked_fill(np.array([True, False, True]), -1.0)
+    assert out.data.tolist() == [[-1, 1, -1], [-1, 4, -1]] and out.dtype == np.float32 and out.requires_grad
+    assert t.data.tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert t.masked_fill(Tensor(np.array([[True], [False]]), dtype=bool), Tensor(7.0)).data.tolist() == \
+        [[7, 7, 7], [3, 4, 5]]
+    assert Tensor(np.zeros(3)).masked_fill(np.ones((2, 3), dtype=bool), 1.0).shape == (2, 3)
+    assert t.masked_fill(t.data > 3, np.float64(0.5)).dtype == np.float32
+    with pytest.raises(TypeError, match="boolean"):
+        t.masked_fill(np.array([1, 0, 1]), 0.0)
+    with pytest.raises(ValueError):
+        t.masked_fill(np.array([True, False, True]), Tensor([1.0, 2.0]))

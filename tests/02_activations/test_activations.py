@@ -1,4 +1,8 @@
-"""Tests of the exported tinytorch.core.activations."""
+"""Tests of the exported tinytorch.core.activations.
+
+One standard with the notebook: these tests accept everything the graded notebook accepts
+(GELU within 1e-5 of the exact erf form, the others within 2e-6; error messages checked
+only for the type received, as the notebook asks)."""
 
 import math
 import warnings
@@ -13,6 +17,7 @@ from tinytorch.core.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.core.tensor import Tensor
 
 ALL = [ReLU(), Sigmoid(), Tanh(), GELU(), Softmax()]
+TOLERANCE = {"GELU": 1e-5}  # the notebook's: any correct erf, not only the reference's
 reasonable = st.floats(-50, 50, allow_nan=False, width=32)
 anything = st.floats(allow_nan=False, allow_infinity=False, width=32)
 
@@ -37,7 +42,8 @@ def test_values_shape_dtype_and_new_tensor(activation, shape):
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32) * 3
     out = activation(Tensor(x))
     assert isinstance(out, Tensor) and out.shape == shape and out.dtype == np.float32
-    assert np.allclose(out.data, _reference(type(activation).__name__, x), atol=2e-6)
+    name = type(activation).__name__
+    assert np.allclose(out.data, _reference(name, x), atol=TOLERANCE.get(name, 2e-6))
     assert not np.shares_memory(out.data, x)
     assert activation.forward(Tensor(x)).shape == shape
     assert activation.parameters() == []
@@ -51,7 +57,7 @@ def test_sigmoid_extremes_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         out = Sigmoid()(Tensor([-1000.0, -100.0, 0.0, 100.0, 1000.0])).data
-    assert out[0] == 0.0 and out[-1] == 1.0 and out[2] == 0.5
+    assert out[0] == 0.0 and out[-1] == 1.0 and out[2] == pytest.approx(0.5, abs=1e-6)
 
 
 def test_softmax_is_stable_and_follows_dim():
@@ -65,13 +71,15 @@ def test_softmax_is_stable_and_follows_dim():
     assert repr(Softmax(dim=0)) == "Softmax(dim=0)" and repr(ReLU()) == "ReLU()"
 
 
-def test_non_tensor_input_is_a_type_error():
-    with pytest.raises(TypeError, match="Tensor"):
-        ReLU()(np.ones(3))
+@pytest.mark.parametrize("activation", ALL, ids=lambda a: type(a).__name__)
+def test_non_tensor_input_is_a_type_error_naming_the_type(activation):
+    with pytest.raises(TypeError, match="ndarray"):
+        activation(np.ones(3))
 
 
-def test_float64_tensor_input_gives_float32_output():
-    assert Tanh()(Tensor([1.0, 2.0], dtype=np.float64)).dtype == np.float32
+@pytest.mark.parametrize("activation", ALL, ids=lambda a: type(a).__name__)
+def test_float64_tensor_input_gives_float32_output(activation):
+    assert activation(Tensor([1.0, 2.0], dtype=np.float64)).dtype == np.float32
 
 
 @settings(max_examples=80, deadline=None)

@@ -1,4 +1,13 @@
-"""Tests of the exported tinytorch.core.layers (Layer, Linear, Dropout, Sequential)."""
+"""Tests of the exported tinytorch.core.layers (Layer, Linear, Dropout, Sequential).
+
+One standard with the notebook: `tito module complete` runs these tests against a
+student's build after the notebook gave full marks, so they accept everything the graded
+notebook accepts. Where float32 allows several correct roundings (`x / (1 - p)` or
+`x * (1 / (1 - p))`, scaling before or after the float32 conversion) they compare with a
+tolerance; error messages are checked only for what the notebook tells students to put in
+them. The reference build's exact wording is checked separately, and skipped for a
+student's build.
+"""
 
 import numpy as np
 import pytest
@@ -38,14 +47,70 @@ def test_layer_train_eval_modes():
     assert Layer().training is True, "modes are per instance"
 
 
+class _Holder(Layer):
+    """A user's own layer that keeps other layers in attributes and containers."""
+
+    def __init__(self, **parts):
+        self.__dict__.update(parts)
+
+
+def test_train_eval_reach_layers_in_attributes_lists_tuples_sets_and_dicts():
+    leaves = [Dropout(0.5) for _ in range(5)]
+    inner = _Holder(deep={"a": [leaves[0], (leaves[1],)]})
+    outer = _Holder(child=leaves[2], many=[inner, {leaves[3]}], table={"k": leaves[4]}, number=3, text="x")
+    outer.eval()
+    assert [leaf.training for leaf in leaves] == [False] * 5 and not inner.training and not outer.training
+    outer.train()
+    assert [leaf.training for leaf in leaves] == [True] * 5 and inner.training
+
+
+def test_train_eval_visit_shared_layers_once_and_survive_cycles():
+    calls = []
+
+    class Counting(Layer):
+        def __setattr__(self, name, value):
+            if name == "training":
+                calls.append(self)
+            super().__setattr__(name, value)
+
+    shared = Counting()
+    root = _Holder(first=shared, second=[shared, shared], nested=_Holder(again=shared))
+    root.loop = root
+    root.nested.parent = root
+    root.eval()
+    assert calls == [shared] and not shared.training
+
+
+def test_eval_reaches_a_dropout_inside_a_users_layer_subclass():
+    class Classifier(Layer):
+        def __init__(self):
+            self.blocks = [Linear(8, 8, rng=np.random.default_rng(0)), ReLU(), Dropout(0.5)]
+            self.head = Linear(8, 2, rng=np.random.default_rng(1))
+
+        def forward(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return self.head(x)
+
+    model = Classifier().eval()
+    x = batch(16, 8)
+    assert not model.blocks[2].training
+    assert np.array_equal(model(x).data, model(x).data)
+    model.train()
+    assert model.blocks[2].training and not np.array_equal(model(x).data, model(x).data)
+
+
 # -- Linear ------------------------------------------------------------------------------
 def test_linear_parameters_shapes_dtypes_and_init():
     layer = Linear(784, 256, rng=np.random.default_rng(0))
     assert layer.weight.shape == (784, 256) and layer.weight.dtype == np.float32
     assert layer.bias.shape == (256,) and layer.bias.dtype == np.float32 and not layer.bias.data.any()
     assert layer.weight.requires_grad and layer.bias.requires_grad
-    assert layer.weight.data.std() == pytest.approx(np.sqrt(1 / 784), rel=0.01)
-    assert abs(layer.weight.data.mean()) < 5e-4
+    assert layer.weight.data.std() == pytest.approx(np.sqrt(1 / 784), rel=0.02)
+    assert abs(layer.weight.data.mean()) < 1e-3
+    np.random.seed(0)
+    global_draw = Linear(784, 256).weight.data
+    assert global_draw.std() == pytest.approx(np.sqrt(1 / 784), rel=0.02) and abs(global_draw.mean()) < 1e-3
     assert layer.parameters()[0] is layer.weight and layer.parameters()[1] is layer.bias
     assert sum(p.size for p in layer.parameters()) == 200_960
     no_bias = Linear(3, 2, bias=False)
@@ -53,10 +118,12 @@ def test_linear_parameters_shapes_dtypes_and_init():
 
 
 def test_linear_init_reproducible_from_global_seed_and_generator():
-    np.random.seed(7)
-    expected = (np.random.standard_normal((5, 3)) * np.sqrt(1 / 5)).astype(np.float32)
-    np.random.seed(7)
-    assert np.array_equal(Linear(5, 3).weight.data, expected)
+    np.random.seed(11)
+    expected = np.random.standard_normal((6, 3)) * np.sqrt(1 / 6)
+    np.random.seed(11)
+    drawn = Linear(6, 3).weight.data
+    # the same draw, to float32 rounding: casting before or after scaling are both right
+    assert drawn.dtype == np.float32 and np.allclose(drawn, expected, rtol=2e-6, atol=1e-12)
     a = Linear(5, 3, rng=np.random.default_rng(1)).weight.data
     assert np.array_equal(a, Linear(5, 3, rng=np.random.default_rng(1)).weight.data)
     assert not np.array_equal(a, Linear(5, 3, rng=np.random.default_rng(2)).weight.data)
@@ -70,9 +137,16 @@ def test_linear_rejects_bad_sizes(args, error):
         Linear(*args)
 
 
-def test_linear_rejects_bad_rng():
-    with pytest.raises(TypeError, match="Generator"):
-        Linear(2, 2, rng=np.random.RandomState(0))
+@pytest.mark.parametrize("rng", [np.random.RandomState(0), 42])
+def test_linear_rejects_bad_rng(rng):
+    with pytest.raises(TypeError):
+        Linear(2, 2, rng=rng)
+
+
+@pytest.mark.parametrize("size", [np.int64(3), np.int32(3), np.uint16(3)])
+def test_linear_accepts_numpy_integer_sizes(size):
+    layer = Linear(size, size + 1)
+    assert (layer.in_features, layer.out_features) == (3, 4) and layer.weight.shape == (3, 4)
 
 
 @pytest.mark.parametrize("shape", [(6,), (4, 6), (2, 5, 6), (2, 1, 3, 6)])
@@ -100,14 +174,24 @@ def test_linear_float64_input_gives_float32_output():
 
 
 def test_linear_errors_name_the_layer_and_shapes():
+    """What the notebook asks a message to contain: the layer, both shapes, both dimensions."""
     with pytest.raises(ValueError) as info:
         Linear(256, 10)(Tensor(np.zeros((32, 128), dtype=np.float32)))
-    assert str(info.value) == ("Linear(in_features=256, out_features=10, bias=True) expected input "
-                               "with last dimension 256, got shape (32, 128)")
-    with pytest.raises(ValueError, match=r"got shape \(\)"):
+    for part in ["Linear(in_features=256, out_features=10", "(32, 128)", "(256, 10)", "128", "256"]:
+        assert part in str(info.value)
+    with pytest.raises(ValueError):
         Linear(1, 1)(Tensor(1.0))
-    with pytest.raises(TypeError, match="Tensor"):
+    with pytest.raises(TypeError, match="ndarray"):
         Linear(3, 2)(np.ones((1, 3)))
+
+
+@pytest.mark.reference  # a student's build words its own messages: not part of `tito module complete`
+def test_reference_linear_shape_error_reads_like_the_common_errors_section():
+    """The reference build's wording, as the module's Common Errors section quotes it."""
+    with pytest.raises(ValueError) as info:
+        Linear(256, 10)(Tensor(np.zeros((32, 128), dtype=np.float32)))
+    assert str(info.value) == ("Linear(in_features=256, out_features=10, bias=True): cannot multiply "
+                               "(32, 128) @ (256, 10): the input's last dimension 128 ≠ in_features 256")
 
 
 def test_linear_repr():
@@ -134,7 +218,7 @@ def test_dropout_scales_survivors_exactly_and_keeps_mean(p):
     x = Tensor(np.random.default_rng(0).uniform(1, 2, 400_000).astype(np.float32))
     out = Dropout(p, rng=np.random.default_rng(1))(x, training=True)
     kept = out.data != 0
-    assert np.array_equal(out.data[kept], x.data[kept] * np.float32(1 / (1 - p)))
+    assert np.allclose(out.data[kept], x.data[kept] / (1 - p), rtol=1e-6, atol=0)  # either rounding
     assert kept.mean() == pytest.approx(1 - p, abs=0.004)
     assert out.data.mean() == pytest.approx(x.data.mean(), rel=0.01)
     assert out.dtype == np.float32 and not np.shares_memory(out.data, x.data)
@@ -149,6 +233,18 @@ def test_dropout_training_argument_overrides_mode_and_none_follows_it():
     assert layer(x, training=True) is not x
     layer.train()
     assert layer(x, training=False) is x
+
+
+@pytest.mark.parametrize("rng", [None, np.random.default_rng(0)])
+def test_dropout_draws_a_fresh_mask_on_every_call(rng):
+    x = batch(40, 40)
+    layer = Dropout(0.5, rng=rng)
+    masks = [layer(x, training=True).data != 0 for _ in range(3)]
+    assert not np.array_equal(masks[0], masks[1]) and not np.array_equal(masks[1], masks[2])
+    other = batch(10, 10, seed=1)
+    first = layer(other, training=True).data != 0
+    layer(x, training=True)
+    assert not np.array_equal(first, layer(other, training=True).data != 0)
 
 
 def test_dropout_masks_reproducible_with_global_seed_and_generator():
@@ -166,12 +262,12 @@ def test_dropout_masks_reproducible_with_global_seed_and_generator():
                                       (None, TypeError), ("0.5", TypeError), (True, TypeError),
                                       ([0.5], TypeError)])
 def test_dropout_rejects_bad_probabilities(p, error):
-    with pytest.raises(error, match="p must"):
+    with pytest.raises(error):
         Dropout(p)
 
 
 def test_dropout_rejects_non_tensor_and_reports():
-    with pytest.raises(TypeError, match="Tensor"):
+    with pytest.raises(TypeError, match="ndarray"):
         Dropout(0.5)(np.ones(3), training=True)
     assert repr(Dropout(0.5)) == "Dropout(p=0.5)" and Dropout(0.3).parameters() == []
     assert Dropout(np.float32(0.25)).p == 0.25 and Dropout(1).p == 1.0
@@ -182,8 +278,8 @@ def test_dropout_rejects_non_tensor_and_reports():
 def test_property_dropout_output_is_zero_or_scaled_input(p, seed):
     x = Tensor(np.linspace(1, 2, 257, dtype=np.float32))
     out = Dropout(p, rng=np.random.default_rng(seed))(x, training=True).data
-    scaled = x.data * np.float32(1 / (1 - p))
-    assert np.all((out == 0) | (out == scaled))
+    scaled = x.data / (1 - p)
+    assert np.all((out == 0) | np.isclose(out, scaled, rtol=1e-6, atol=0))
 
 
 # -- Sequential --------------------------------------------------------------------------
@@ -219,12 +315,19 @@ def test_sequential_container_protocol():
     assert isinstance(head, Sequential) and len(head) == 2 and head[0] is model[1]
     model.append(Softmax())
     assert len(model) == 5 and isinstance(model[4], Softmax)
-    with pytest.raises(TypeError, match="item 1"):
+    with pytest.raises(TypeError):
         Sequential(Linear(2, 2), 42)
     with pytest.raises(TypeError):
         model.append("relu")
     with pytest.raises(IndexError):
         model[10]
+
+
+def test_sequential_slice_shares_children_and_keeps_their_modes():
+    model = _mlp()
+    model[2].eval()
+    head = model[:3]
+    assert head[2] is model[2] and not head[2].training and head[0].training
 
 
 def test_sequential_eval_reaches_nested_children_and_is_deterministic():

@@ -18,6 +18,8 @@ if os.environ.get("TINYTORCH_REQUIRE_TORCH"):
 else:
     torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.parity
+
 
 def _torch_linear(layer: Linear) -> "torch.nn.Linear":
     twin = torch.nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)

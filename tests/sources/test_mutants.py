@@ -38,7 +38,26 @@ MUTANTS = {
     "layers: parameters counted twice": (
         "layers.py", "                if id(tensor) not in seen:", "                if True:", "03_layers"),
     "layers: eval does not reach children": (
-        "layers.py", "                layer.train(mode)", "                pass", "03_layers"),
+        "layers.py", "        for layer in _reachable_layers(self):", "        for layer in [self]:", "03_layers"),
+    "layers: eval misses layers held in dicts": (
+        "layers.py", "        elif isinstance(item, dict):", "        elif False:", "03_layers"),
+    "layers: dropout reuses its first mask": (
+        "layers.py", "        mask = _keep_mask(x.shape, keep, self.rng)",
+        "        mask = self.__dict__.setdefault('_mask', _keep_mask(x.shape, keep, self.rng))", "03_layers"),
+    "layers: shape error without the weight's shape": (
+        "layers.py", '                f"{self!r}: cannot multiply {shape} @ {weight}: "',
+        '                f"{self!r}: cannot multiply {shape}: "', "03_layers"),
+    "tensor: view copies": (
+        "tensor.py", "        if self.data.size and not np.may_share_memory(viewed, self.data):",
+        "        viewed = viewed.copy()\n        if False:", "01_tensor"),
+    "tensor: masked_fill writes into the tensor": (
+        "tensor.py", "        return Tensor._wrap(np.where(mask_array, fill, self.data), self.requires_grad)",
+        "        np.copyto(self.data, fill, where=mask_array)\n        return self", "01_tensor"),
+    "activations: GELU via the tanh approximation": (
+        "activations.py",
+        "        return Tensor(half * data * (np.float32(1) + _erf(data * np.float32(1 / math.sqrt(2)))))",
+        "        return Tensor(half * data * (1 + np.tanh(0.7978845608 * (data + 0.044715 * data ** 3))))",
+        "02_activations"),
     "layers: Xavier instead of LeCun": (
         "layers.py", "        scale = np.sqrt(1.0 / self.in_features)",
         "        scale = np.sqrt(2.0 / (self.in_features + self.out_features))", "03_layers"),

@@ -120,6 +120,8 @@ class Softmax(Activation):
         EXAMPLE:
         >>> Softmax()(Tensor([[1000.0, 1000.0]]))
         Tensor([[0.5, 0.5]], shape=(1, 2), dtype=float32)
+        >>> Softmax(dim=0)(Tensor([[1.0], [1.0]])).data.ravel()
+        array([0.5, 0.5], dtype=float32)
         """
         data = _float32(x)
         exps = np.exp(data - data.max(axis=self.dim, keepdims=True))

@@ -11,6 +11,16 @@ import numpy as np
 from tinytorch.core.activations import ReLU, Sigmoid  # noqa: F401  (re-exported for convenience)
 from tinytorch.core.tensor import Tensor
 
+
+def _check_rng(rng):
+    """`rng` must be None (NumPy's global generator) or a np.random.Generator."""
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be None or a numpy.random.Generator (np.random.default_rng(seed)), "
+            f"got {type(rng).__name__}"
+        )
+    return rng
+
 # %% src/03_layers/03_layers.py #layer-base
 class Layer:
     """Base class of every layer: `forward`, `__call__`, `parameters`, train/eval mode."""
@@ -28,7 +38,7 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
 
     def __call__(self, x, *args, **kwargs):
-        """Make `layer(x)` mean `layer.forward(x)`.
+        """Make `layer(x, ...)` mean `layer.forward(x, ...)`.
 
         EXAMPLE:
         >>> dropout(x, training=False)   # the same as dropout.forward(x, training=False)
@@ -45,20 +55,51 @@ class Layer:
         return []
 
     def train(self, mode: bool = True) -> "Layer":
-        """Switch training mode on (or off with `mode=False`); returns the layer."""
-        self.training = bool(mode)
+        """Set training mode (or inference mode with `mode=False`) on this layer and on
+        every layer reachable from it; returns the layer.
+
+        Reachable means held in an attribute, or inside a list, tuple, set or dict held in
+        one, at any depth. Each layer is visited once, so shared layers and cycles are safe.
+        """
+        mode = bool(mode)
+        for layer in _reachable_layers(self):
+            layer.training = mode
         return self
 
     def eval(self) -> "Layer":
-        """Switch to inference mode; returns the layer."""
+        """Switch this layer and every layer reachable from it to inference mode."""
         return self.train(False)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
+
+_CONTAINERS = (list, tuple, set, frozenset)
+
+
+def _reachable_layers(root) -> list:
+    """`root` and every Layer reachable from it through attributes, lists, tuples, sets
+    and dict values, each once, in depth-first order."""
+    found, seen, pending = [], set(), [root]
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        if isinstance(item, Layer):
+            seen.add(id(item))
+            found.append(item)
+            pending.extend(reversed(list(getattr(item, "__dict__", {}).values())))
+        elif isinstance(item, _CONTAINERS):
+            seen.add(id(item))
+            pending.extend(reversed(list(item)))
+        elif isinstance(item, dict):
+            seen.add(id(item))
+            pending.extend(reversed(list(item.values())))
+    return found
+
 # %% src/03_layers/03_layers.py #linear
 def _check_feature_count(name: str, value) -> int:
-    """A layer size must be a positive int (bool is not accepted)."""
+    """A layer size must be a positive int or NumPy integer (bool is not accepted)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
     if value <= 0:
@@ -66,28 +107,20 @@ def _check_feature_count(name: str, value) -> int:
     return int(value)
 
 
-def _check_rng(rng):
-    """`rng` must be None (NumPy's global generator) or a np.random.Generator."""
-    if rng is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be None or a numpy.random.Generator (np.random.default_rng(seed)), "
-            f"got {type(rng).__name__}"
-        )
-    return rng
-
-
 class Linear(Layer):
-    """Fully connected layer: y = x @ W + b."""
+    """Fully connected layer: y = x @ W + b, with W of shape (in_features, out_features)."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None):
         """Create the weight (LeCun-initialised) and the bias (zeros, or None).
 
         EXAMPLE:
         >>> layer = Linear(784, 256)
-        >>> layer.weight.shape, layer.bias.shape
-        ((784, 256), (256,))
+        >>> layer.weight.shape, layer.weight.dtype, layer.bias.shape
+        ((784, 256), dtype('float32'), (256,))
         >>> round(float(layer.weight.data.std()), 3)
         0.036
+        >>> Linear(784, 256, bias=False).bias is None
+        True
         """
         self.in_features = _check_feature_count("in_features", in_features)
         self.out_features = _check_feature_count("out_features", out_features)
@@ -109,12 +142,17 @@ class Linear(Layer):
         """Fail early, naming this layer, when `x` cannot go through it."""
         if type(x) is Tensor and x.data.shape[-1:] == (self.in_features,):
             return  # the common case, checked with as little Python as possible
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{self!r} takes a Tensor, got {type(x).__name__}")
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        if isinstance(x, Tensor):
+            shape = x.shape
+        else:
+            raise TypeError(f"{self!r} needs a Tensor as input, got {type(x).__name__}")
+        weight = (self.in_features, self.out_features)
+        if not shape:
+            raise ValueError(f"{self!r}: cannot multiply a 0-d input (shape ()) @ {weight}")
+        if shape[-1] != self.in_features:
             raise ValueError(
-                f"{self!r} expected input with last dimension {self.in_features}, "
-                f"got shape {x.shape}"
+                f"{self!r}: cannot multiply {shape} @ {weight}: "
+                f"the input's last dimension {shape[-1]} ≠ in_features {self.in_features}"
             )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -124,6 +162,8 @@ class Linear(Layer):
         >>> layer = Linear(3, 2)
         >>> layer.forward(Tensor([[1.0, 2.0, 3.0]])).shape
         (1, 2)
+        >>> layer.forward(Tensor(np.ones((4, 5, 3)))).shape
+        (4, 5, 2)
         """
         self._check_input(x)
         output = x.data @ self.weight.data
@@ -137,8 +177,10 @@ class Linear(Layer):
 
         EXAMPLE:
         >>> layer = Linear(4, 2)
-        >>> layer.parameters()[0] is layer.weight
-        True
+        >>> len(layer.parameters()), layer.parameters()[0] is layer.weight
+        (2, True)
+        >>> len(Linear(4, 2, bias=False).parameters())
+        1
         """
         params = [self.weight]
         if self.bias is not None:
@@ -196,6 +238,8 @@ class Dropout(Layer):
         >>> np.random.seed(0)
         >>> Dropout(0.5)(Tensor([1.0, 2.0, 3.0, 4.0]), training=True)
         Tensor([2., 0., 6., 8.], shape=(4,), dtype=float32)     (which ones survive varies)
+        >>> Dropout(0.5)(Tensor([1.0, 2.0]), training=False).data
+        array([1., 2.], dtype=float32)
         """
         if not isinstance(x, Tensor):
             raise TypeError(f"{self!r} takes a Tensor, got {type(x).__name__}")
@@ -260,6 +304,9 @@ class Sequential(Layer):
         EXAMPLE:
         >>> len(Sequential(Linear(4, 3), ReLU(), Linear(3, 2)).parameters())
         4
+        >>> shared = Linear(4, 4)
+        >>> len(Sequential(shared, ReLU(), shared).parameters())
+        2
         """
         params, seen = [], set()
         for layer in self.layers:
@@ -271,14 +318,6 @@ class Sequential(Layer):
                     seen.add(id(tensor))
                     params.append(tensor)
         return params
-
-    def train(self, mode: bool = True) -> "Sequential":
-        """Set the mode of this container and of every child that has one."""
-        self.training = bool(mode)
-        for layer in self.layers:
-            if callable(getattr(layer, "train", None)):
-                layer.train(mode)
-        return self
 
     def append(self, layer) -> "Sequential":
         """Add a layer at the end; returns the container."""
@@ -293,7 +332,9 @@ class Sequential(Layer):
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return Sequential(self.layers[index]).train(self.training)
+            part = Sequential(self.layers[index])
+            part.training = self.training  # the slice shares the children; only its own flag is set
+            return part
         return self.layers[index]
 
     def __repr__(self) -> str:

@@ -24,8 +24,12 @@ def _as_array(data, dtype=None) -> np.ndarray:
     EXAMPLE:
     >>> _as_array([[1, 2], [3, 4]]).dtype
     dtype('float32')
+    >>> _as_array([True, False])
+    array([1., 0.], dtype=float32)
     >>> _as_array("hello")
     TypeError: Tensor data must be numeric; got str 'hello'
+    >>> _as_array([[1, 2], [3]])
+    ValueError: Tensor data is ragged: every nested list must have the same length; ...
     """
     if isinstance(data, Tensor):
         data = data.data
@@ -59,6 +63,13 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.grad = None
 
+    @classmethod
+    def _wrap(cls, array: np.ndarray, requires_grad: bool = False) -> "Tensor":
+        """A Tensor around `array` exactly as it is (any dtype, no conversion, no copy)."""
+        tensor = cls.__new__(cls)
+        tensor.data, tensor.requires_grad, tensor.grad = array, bool(requires_grad), None
+        return tensor
+
     # -- properties (given) ------------------------------------------------------
     @property
     def shape(self) -> tuple:
@@ -75,6 +86,10 @@ class Tensor:
     @property
     def dtype(self):
         return self.data.dtype
+
+    def numel(self) -> int:
+        """The number of elements, as a Python int (PyTorch's name for `size`)."""
+        return int(self.data.size)
 
     def numpy(self) -> np.ndarray:
         """The underlying NumPy array (shared, not copied)."""
@@ -95,11 +110,13 @@ class Tensor:
 
     # -- Part 2: element-wise arithmetic ---------------------------------------------
     def _operand(self, other) -> np.ndarray:
-        """The NumPy array to combine with `self.data`, in this tensor's dtype.
+        """The NumPy array (or Python number) to combine with `self.data`.
 
         EXAMPLE:
-        >>> Tensor([1.0]) + np.array([2.0])        # float64 operand
+        >>> Tensor([1.0]) + np.array([2.0])        # a float64 operand
         Tensor([3.], shape=(1,), dtype=float32)
+        >>> (Tensor([1.0, 2.0]) * 3).dtype
+        dtype('float32')
         """
         if isinstance(other, Tensor):
             return other.data
@@ -141,9 +158,11 @@ class Tensor:
 
     # -- Part 3: matrix multiplication -------------------------------------------------
     def matmul(self, other) -> "Tensor":
-        """Matrix product `self @ other`, following NumPy's rules for 1-D to N-D.
+        """Matrix product `self @ other`, following NumPy's matmul rules for 1-D to N-D.
 
         EXAMPLE:
+        >>> (Tensor(np.ones((2, 4, 3))) @ Tensor(np.ones((2, 3, 5)))).shape
+        (2, 4, 5)
         >>> Tensor(np.ones((32, 128))) @ Tensor(np.ones((256, 10)))
         ValueError: Cannot perform matrix multiplication: (32, 128) @ (256, 10).
         Inner dimensions must match: 128 ≠ 256
@@ -168,6 +187,8 @@ class Tensor:
         EXAMPLE:
         >>> Tensor(np.arange(6)).reshape(2, -1).shape
         (2, 3)
+        >>> Tensor(np.arange(6)).reshape(4, 2)
+        ValueError: Cannot reshape a tensor of shape (6,) (size 6) into shape (4, 2)
         """
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
@@ -186,6 +207,8 @@ class Tensor:
         EXAMPLE:
         >>> Tensor(np.zeros((2, 3))).transpose().shape
         (3, 2)
+        >>> Tensor(np.zeros((2, 3, 4))).transpose(0, 2).shape
+        (4, 3, 2)
         """
         if self.ndim < 2:
             return Tensor(self.data, requires_grad=self.requires_grad)
@@ -195,20 +218,76 @@ class Tensor:
     def T(self) -> "Tensor":
         return self.transpose()
 
+    # -- given: PyTorch's view, contiguous and masked_fill -----------------------------
+    def view(self, *shape) -> "Tensor":
+        """The same numbers in a new shape, always sharing memory (PyTorch's `view`).
+
+        Unlike `reshape` it never copies: when the numbers cannot be read in the new shape
+        without moving them (a transposed matrix flattened, for example), it raises
+        ValueError; call `contiguous()` first, or use `reshape`. One -1 is allowed.
+        """
+        if shape and isinstance(shape[0], (tuple, list)):  # view((2, 3)) as well as view(2, 3)
+            shape = tuple(shape[0])
+        try:
+            viewed = self.data.reshape(shape)
+        except ValueError as problem:
+            raise ValueError(f"Cannot view a tensor of shape {self.shape} (size {self.size}) "
+                             f"as shape {shape}") from problem
+        if self.data.size and not np.may_share_memory(viewed, self.data):
+            raise ValueError(f"Cannot view a tensor of shape {self.shape} as shape {shape} without "
+                             f"copying: its numbers are not stored in that order. Call .contiguous() "
+                             f"first, or use .reshape()")
+        return Tensor._wrap(viewed, self.requires_grad)
+
+    def contiguous(self) -> "Tensor":
+        """This tensor itself if its numbers are stored in row-major order, otherwise a
+        row-major copy (PyTorch's `contiguous`)."""
+        if self.data.flags.c_contiguous:
+            return self
+        return Tensor._wrap(np.ascontiguousarray(self.data), self.requires_grad)
+
+    def masked_fill(self, mask, value) -> "Tensor":
+        """A new tensor with `value` wherever the boolean `mask` is True (PyTorch's
+        `masked_fill`). The mask broadcasts against this tensor; the dtype is kept; `value`
+        is a number or a 0-d Tensor."""
+        mask_array = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        if mask_array.dtype != np.bool_:
+            raise TypeError(f"masked_fill needs a boolean mask, got dtype {mask_array.dtype}")
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise ValueError(f"masked_fill needs a number or a 0-d tensor as value, got shape {value.shape}")
+            value = value.data
+        fill = np.asarray(value).astype(self.data.dtype)
+        return Tensor._wrap(np.where(mask_array, fill, self.data), self.requires_grad)
+
     # -- Part 5: reductions ---------------------------------------------------------------
     def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
-        """Sum over `axis` (all elements when None).
+        """Sum over `axis` (all elements when None; an int or a tuple of ints otherwise).
 
         EXAMPLE:
         >>> Tensor([[1, 2], [3, 4]]).sum(axis=0)
         Tensor([4., 6.], shape=(2,), dtype=float32)
+        >>> Tensor([[1, 2], [3, 4]]).sum(axis=(0, 1), keepdims=True).shape
+        (1, 1)
         """
         return self._result(np.asarray(self.data.sum(axis=axis, keepdims=keepdims)))
 
     def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """Mean over `axis` (all elements when None; an int or a tuple of ints otherwise).
+
+        EXAMPLE:
+        >>> Tensor([[1, 2], [3, 4]]).mean(axis=1)
+        Tensor([1.5, 3.5], shape=(2,), dtype=float32)
+        """
         return self._result(np.asarray(self.data.mean(axis=axis, keepdims=keepdims)))
 
     def max(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """Maximum over `axis` (all elements when None; an int or a tuple of ints otherwise).
+
+        EXAMPLE:
+        >>> Tensor([[1, 5], [3, 4]]).max(axis=0)
+        Tensor([3., 5.], shape=(2,), dtype=float32)
+        """
         return self._result(np.asarray(self.data.max(axis=axis, keepdims=keepdims)))
 
 
