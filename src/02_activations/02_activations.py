@@ -607,13 +607,12 @@ def test_integration_activations():
         return check
 
     short = {}
-    for activation in [ReLU(), Tanh(), Sigmoid(), GELU(), Softmax()]:
+    for name, make in [("ReLU", lambda: ReLU()), ("Tanh", lambda: Tanh()), ("Sigmoid", lambda: Sigmoid()),
+                       ("GELU", lambda: GELU()), ("Softmax", lambda: Softmax())]:
         try:
-            part_works(activation)()
-        except NotImplementedError:
-            raise
-        except Exception as error:
-            short[type(activation).__name__] = (str(error) or type(error).__name__).splitlines()[0][:120]
+            part_works(make())()
+        except Exception as error:  # a stub, a deleted or a wrong part: each costs its own cell only
+            short[name] = (str(error) or type(error).__name__).splitlines()[0][:120]
     assert len(short) <= 1, \
         f"the integration check needs the parts to work: expected at most 1 activation falling short, got {len(short)}: {', '.join(short)}"
     if short:

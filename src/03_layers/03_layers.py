@@ -1546,9 +1546,7 @@ def test_integration_mlp():
                         ("Sequential", sequential_part)]:
         try:
             check()
-        except NotImplementedError:
-            raise
-        except Exception as error:
+        except Exception as error:  # a stub, a deleted or a wrong part: each costs its own cell only
             short[part] = (str(error) or type(error).__name__).splitlines()[0][:120]
     assert len(short) <= 1, \
         f"the integration check needs the parts to work: expected at most 1 part falling short, got {len(short)}: {', '.join(short)}"

@@ -20,8 +20,8 @@ MODULE = "03_layers"
 NOTEBOOK = "layers.ipynb"
 TIMESTAMP = "2026-11-20 10:00:00.000000 UTC\n"
 # The total each submission must get (test_autograde_batch.py checks every cell).
-TOTALS = {"correct": 100, "only_linear": 30, "tampered_test": 40, "deleted_test": 100, "deleted_solution": 40,
-          "infinite_loop": 60, "syntax_error": 10, "sys_exit": 40, "os_exit": 0, "huge_output": 100,
+TOTALS = {"correct": 100, "only_linear": 30, "tampered_test": 40, "deleted_test": 100, "deleted_solution": 80,
+          "infinite_loop": 80, "syntax_error": 70, "sys_exit": 80, "os_exit": 0, "huge_output": 100,
           "not_json": 0, "no_notebook": 0, "hidden_failure": 85}
 
 
@@ -75,12 +75,12 @@ def _submissions(root: Path) -> dict[str, object]:
         "tampered_test": edit(partial, "test-dropout", "def test_unit_dropout():\n",
                               "def test_unit_dropout():\n    return  # full marks, surely\n"),
         "deleted_test": without(correct, "test-sequential"),
-        # Dropout is never defined: its test, Sequential's and the integration test fail
+        # Dropout is never defined: only its own test fails (integration allows one part short)
         "deleted_solution": without(correct, "dropout"),
         # never ends, before Sequential is defined: interrupted at the cell timeout
         "infinite_loop": edit(correct, "sequential", "def _check_callable_layers",
                               "while True:  # waiting for inspiration\n    pass\n\n\ndef _check_callable_layers"),
-        # the whole Linear cell fails to compile; Dropout needs its _check_rng helper too
+        # the whole Linear cell fails to compile: both Linear tests fail, the rest pass
         "syntax_error": edit(correct, "linear", "class Linear(Layer):", "class Linear(Layer)"),
         # IPython turns SystemExit into a cell error and the kernel carries on: no Dropout
         "sys_exit": edit(correct, "dropout", "def _check_probability",
@@ -93,9 +93,10 @@ def _submissions(root: Path) -> dict[str, object]:
                             "for _ in range(100_000):\n    print('#' * 99)\n\n\nclass Layer:"),
         "not_json": b'{"cells": [ this is not json',
         "no_notebook": ("layers (1).ipynb", correct),
-        # passes every visible check, but Linear(np.int64(3), 2) (a hidden test) is refused
+        # passes every visible check (np.int64 sizes too), but the hidden check's
+        # Linear(np.int32(5), np.uint16(3)) is refused: unsigned integers are left out
         "hidden_failure": edit(correct, "linear", "not isinstance(value, numbers.Integral)",
-                               "type(value) is not int"),
+                               "not isinstance(value, (int, np.signedinteger))"),
     }
 
 

@@ -29,10 +29,10 @@ EXPECTED = {
     "only_linear":      ((0, 15, 15, 0, 0, 0), True, ()),        # 30
     "tampered_test":    ((10, 15, 15, 0, 0, 0), True, ("locked cell edited", "restored", "test-dropout")),  # 40
     "deleted_test":     ((10, 15, 15, 20, 20, 20), True, ("missing", "test-sequential")),  # 100
-    "deleted_solution": ((10, 15, 15, 0, 0, 0), True, ("missing", "dropout")),  # 40
-    "infinite_loop":    ((10, 15, 15, 20, 0, 0), True, ("timeout", "sequential", "10 s")),  # 60
-    "syntax_error":     ((10, 0, 0, 0, 0, 0), True, ("syntax_error", "your cell 'linear'", "line")),  # 10
-    "sys_exit":         ((10, 15, 15, 0, 0, 0), True, None),     # 40
+    "deleted_solution": ((10, 15, 15, 0, 20, 20), True, ("missing", "dropout")),  # 80: costs Dropout's cell only
+    "infinite_loop":    ((10, 15, 15, 20, 0, 20), True, ("timeout", "sequential", "10 s")),  # 80
+    "syntax_error":     ((10, 0, 0, 20, 20, 20), True, ("syntax_error", "your cell 'linear'", "line")),  # 70
+    "sys_exit":         ((10, 15, 15, 0, 20, 20), True, None),   # 80
     "os_exit":          ((0, 0, 0, 0, 0, 0), False, ("kernel_died", "kernel died")),  # 0
     "huge_output":      ((10, 15, 15, 20, 20, 20), True, ("import_time_code", "runs at import")),  # 100: prints at import
     "not_json":         ((0, 0, 0, 0, 0, 0), False, ("not a valid notebook",)),  # 0
@@ -83,7 +83,7 @@ def test_flags_name_what_happened(graded_batch, student):
 
 def test_failed_cells_give_the_real_reason(graded_batch):
     reasons = {s: {c["grade_id"]: c["reason"] for c in r["cells"]} for s, r in graded_batch.reports.items()}
-    assert "int64" in reasons["hidden_failure"]["test-linear-creation"]  # the hidden test's own failure
+    assert "uint16" in reasons["hidden_failure"]["test-linear-creation"]  # the hidden test's own failure
     assert "Dropout.__init__ is not implemented yet" in reasons["tampered_test"]["test-dropout"]  # restored test ran
     assert "interrupted after 10 s" in reasons["infinite_loop"]["test-sequential"]  # the cause of its NameError
     assert "Dropout" in reasons["sys_exit"]["test-dropout"]

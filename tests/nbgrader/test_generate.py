@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 
 # Lines from solution blocks and hidden tests of src/03_layers/03_layers.py.
 SECRETS = ["seen.add(id(tensor))", "weight *= np.float32(scale)", "output = x.data * np.float32(1.0 / keep)",
-           "params, seen = [], set()", "Linear(np.int64(3), 2)", '"(1): ReLU()" in text', 'Dropout(float("nan"))']
+           "params, seen = [], set()", "Linear(np.int32(5), np.uint16(3))", 'Echo()("x", 7, 8, training=False, name="n")',
+           "halve, dec = Affine(0.5, 0, log), Affine(1, -1, log)"]
 
 
 def test_the_release_of_the_real_source_is_safe_and_tells_right_from_wrong(graded_batch):
@@ -60,7 +61,7 @@ def test_nbgrader_validate_passes_on_the_source(graded_batch):
 def _replace_body(source_file, function: str, body: str) -> None:
     text = source_file.read_text()
     start = text.index(f"def {function}():\n") + len(f"def {function}():\n")
-    end = text.index('\n\n\nif __name__ == "__main__":', start)
+    end = text.index(f"\n\n\n{function}()\n", start)  # the plain call that ends the test cell
     source_file.write_text(text[:start] + body + text[end:])
 
 
