@@ -266,7 +266,7 @@ NEUTER = _code('''
 PATCH_SHELL_CLASS = _code('''
     # hostile-attack: imported at interpreter start-up
     import sys as _hostile_sys
-    if any("ipykernel" in _arg for _arg in _hostile_sys.argv):
+    if any("ipykernel" in _arg for _arg in getattr(_hostile_sys, "orig_argv", _hostile_sys.argv)):
         try:
             from IPython.core.interactiveshell import InteractiveShell as _HostileShell
             _hostile_transform = _HostileShell.transform_cell

@@ -60,6 +60,15 @@ def observe(name: str, template: Path, base: Path, accomplice: harness.Accomplic
     except (OSError, ValueError, StopIteration, KeyError):
         row["score"] = f"error (exit {result.returncode})"
     row["gradebook"] = f"{_gradebook_score(course_root / 'nbgrader' / 'gradebook.db', name):g}"
+    if attack.persistent:  # does an untouched notebook graded later profit?
+        harness.plant(course_root / "nbgrader", "untouched", factory.fresh(course_root))
+        harness.run_tito(course_root, python, env, "nbgrader", "autograde", harness.MODULE, "--student", "untouched",
+                         "--json", "later.json", timeout=600)
+        try:
+            later = json.loads((course_root / "later.json").read_text())[0]
+            row["later"] = f"later untouched: autograde {later['score']:g}"
+        except (OSError, ValueError, IndexError, KeyError):
+            row["later"] = "later untouched: autograde error"
     row["autograde_s"] = round(time.perf_counter() - started, 1)
 
     student_root = copy_repo(work / "student")
@@ -78,6 +87,10 @@ def observe(name: str, template: Path, base: Path, accomplice: harness.Accomplic
                        "package changed" if exported else
                        "hung (killed)" if complete.returncode == harness.KILLED else "refused")
     row["complete"] += f" {_total(complete.stdout)}"
+    if attack.persistent:
+        harness.write_student_notebook(student_root, factory.fresh(student_root))
+        later = harness.run_tito(student_root, python, env, "module", "test", harness.MODULE)
+        row["later"] += f", module test {_total(later.stdout)}"
     progress = student_root / ".tito" / "progress.json"
     if progress.is_file() and json.loads(progress.read_text()).get(harness.MODULE, {}).get("completed"):
         row["complete"] += " (progress says completed)"
@@ -123,7 +136,7 @@ def main() -> None:
     width = max(len(r["name"]) for r in rows)
     for row in rows:
         print(f"{row['name']:<{width}}  {row['family']:<26} {row['score']:>5} (gradebook {row['gradebook']:>3})  "
-              f"test {row['test']:<25} complete {row['complete']}")
+              f"test {row['test']:<25} complete {row['complete']}  {row.get('later', '')}")
 
 
 if __name__ == "__main__":
