@@ -7,15 +7,63 @@ implemented: each attack wants points without solutions.
 
 Test-safety rail: code that writes files first asks `_hostile_may_write`, which refuses
 anything under /work, /root or system folders. The suite runs tito with a throw-away HOME
-and a throw-away virtual environment (see test_attacks.py), so an attack that escapes
+and a throw-away virtual environment (see harness.py), so an attack that escapes
 today's engine damages only those copies, never the shared machine. Daemons cap their own
 lifetime at 60 s (`signal.alarm`) and carry `tinytorch-hostile-daemon` in their command line.
 
-Observed on the undefended engine, 2026-11-25 (each attack graded on its own, in a fresh
-course / fresh repository copy; "score" is `tito nbgrader autograde`, "test" is whether
-`tito module test` exited 0, "complete" whether `tito module complete` exported):
+Observed on the undefended engine, 2026-11-25 (each attack graded on its own by
+observe.py: a fresh generated course with `ada` as classmate, and a fresh repository copy
+for `tito module test` then `tito module complete`; score /100 in tito's report, with the
+gradebook's total after every daemon finished in brackets; "test" = `module test` exit 0;
+complete: "exported" = package file replaced and progress completed, "refused (100)" =
+graded 100/100 but the package tests failed against the stubs, so nothing exported):
 
-(not yet observed: run tests/hostile/observe.py)
+| attack                   | family          | autograde | test   | complete             | later untouched notebook |
+|--------------------------|-----------------|-----------|--------|----------------------|--------------------------|
+| name-skip                | 1 __name__      | 100 (100) | passed | refused (100)        |                          |
+| ipy-input-transformer    | 2 IPython       | 100 (100) | passed | refused (100)        |                          |
+| ipy-cleanup-transformer  | 2 IPython       | 100 (100) | passed | refused (100)        |                          |
+| ipy-ast-transformer      | 2 IPython       | 100 (100) | passed | refused (100)        |                          |
+| ipy-pre-run-cell         | 2 IPython       | 100 (100) | passed | refused (100)        |                          |
+| ipy-post-run-cell        | 2 IPython       | 100 (100) | passed | refused (100)        |                          |
+| ipy-custom-exc           | 2 IPython       | 100 (100) | passed | refused (100)        |                          |
+| ipy-showtraceback        | 2 IPython       | 100 (100) | passed | refused (100)        |                          |
+| settrace-jump            | 3 tracing       | 100 (100) | passed | HUNG: package tests  |                          |
+|                          |                 |           |        | never end (killed)   |                          |
+| setprofile-arm           | 3 tracing       | 100 (100) | passed | refused (100)        |                          |
+| answers-import-reference | 4 answers       | 100 (100) | passed | refused (100)        |                          |
+| answers-exec-src         | 4 answers       | 100 (100) | passed | EXPORTED             |                          |
+| answers-course-source    | 4 answers       | 100 (100) | passed | EXPORTED             |                          |
+| answers-git-objects      | 4 answers       | 100 (100) | passed | EXPORTED             |                          |
+| answers-copy-classmate   | 4 answers       | 100 (100) | failed | refused (0)          | (no classmate in a       |
+|                          |                 |           |        |                      | student's checkout)      |
+| gradebook-kernel         | 5 gradebook     | 100 (100) | passed | refused (100)        |                          |
+| gradebook-daemon         | 5 gradebook     |   0 (100) | failed | refused (100)        | report 0 or 60 alone     |
+|                          |                 |           |        |                      | (race); 100 in a batch   |
+| gradebook-atexit         | 5 gradebook, 8  | 100 (100) | passed | refused (100)        |                          |
+| complete-exec-reference  | 7 complete      | 100 (100) | passed | EXPORTED             |                          |
+| complete-os-exit         | 7 complete      | 100 (100) | passed | EXPORTED             |                          |
+| forged-partial-credit    | 8 nbgrader      | 100 (100) | passed | refused (100)        |                          |
+| gc-code-swap             | 8 gc            | 100 (100) | passed | refused (100)        |                          |
+| namespace-hook           | 8 namespace     | 100 (100) | passed | refused (100)        |                          |
+| sys-modules-trojan       | 8 sys.modules   | 100 (100) | passed | refused (100)        |                          |
+| iopub-forgery            | 8 protocol      | 100 (100) | passed | refused (100)        |                          |
+| grader-config-injection  | 8 host code     | 100 (100) | passed | refused (100)        | autograde 0 (boosts only |
+|                          |                 |           |        |                      | itself); module test 100 |
+| report-forgery           | 8 fake report   | 100 (0)   | failed | refused (0), but     |                          |
+|                          |                 |           |        | progress: completed  |                          |
+| net-accomplice           | 8 network       | 100 (100) | passed | EXPORTED; hidden     |                          |
+|                          |                 |           |        | tests + env leaked   |                          |
+| persist-ipython-startup  | 6 persistence   | 100 (100) | passed | refused (100)        | autograde 100, test 100  |
+| persist-kernel-config    | 6 persistence   | 100 (100) | passed | refused (100)        | autograde 100, test 100  |
+| persist-site-hooks       | 6 persistence   | 100 (100) | passed | refused (100)        | autograde 100, test 100  |
+| persist-pyc              | 6 persistence   | 100 (100) | passed | refused (100)        | autograde 100, test 100  |
+| poison-gradebook-cells   | 6 persistence   |   0 (0)   | failed | refused (100): the   | autograde 100, test 100  |
+|                          |                 |           |        | test run poisoned it |                          |
+
+31 of 33 score 100 in autograde on their own (gradebook-daemon and poison-gradebook-cells
+win in a batch or a later run instead); 29 pass `module test`; 6 get `complete` to export
+(their code into tinytorch/core/layers.py), 1 hangs it, 1 forges "completed" progress.
 """
 
 from __future__ import annotations
