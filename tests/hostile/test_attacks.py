@@ -2,8 +2,10 @@
 
 Expected to FAIL against the undefended engine (see the table in attacks.py); they are
 the acceptance tests of "Trustworthy grading". Slow: one autograde batch with every attack
-as its own student, then `tito module test` and `tito module complete` per attack in one
-shared student checkout (so that whatever an attack leaves behind is seen by the next).
+as its own student, then `tito module test` and `tito module complete` per attack in two
+shared student checkouts run side by side (in each, whatever an attack leaves behind is
+seen by the next). `pytest -k` selects attacks; HOSTILE_LANES and HOSTILE_MODULE_TIMEOUT
+tune the run.
 
 tito runs on a throw-away interpreter and HOME (harness.py): attacks that write into
 site-packages or ~/.ipython only ever touch those.
@@ -12,9 +14,11 @@ site-packages or ~/.ipython only ever touch those.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import attacks
@@ -185,23 +189,27 @@ def test_later_untouched_notebook_scores_zero(batch):
                     f"scored {describe(report)}")
 
 
-# -- tito module test / complete, one shared student checkout -----------------------------------
+# -- tito module test / complete, in shared student checkouts ------------------------------------
+# The attacks run one after the other in each of LANES checkouts (attack i in lane i % LANES),
+# each lane with its own HOME and interpreter that every attack of the lane shares, so that
+# what one leaves behind is seen by the next; the lanes run side by side on the two cores.
+LANES = int(os.environ.get("HOSTILE_LANES", "2"))
+
+
 @dataclass
-class Checkout:
+class Lane:
     base: Path
     root: Path
     python: Path
     env: dict
+    names: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="module")
-def checkout(tmp_path_factory) -> Checkout:
-    base = tmp_path_factory.mktemp("hostile-student")
+def _new_lane(base: Path) -> Lane:
     root = copy_repo(base / "repo")
     harness.git_commit(root)
     python = harness.overlay_venv(base / "venv")
-    yield Checkout(base, root, python, harness.hostile_env(root, base / "home", python))
-    harness.wait_for_daemons(str(base), limit=0)
+    return Lane(base, root, python, harness.hostile_env(root, base / "home", python))
 
 
 def _completed(root: Path) -> bool:
@@ -212,18 +220,23 @@ def _completed(root: Path) -> bool:
     return bool(progress.get(harness.MODULE, {}).get("completed"))
 
 
-@pytest.mark.parametrize("name", ALL)
-def test_module_test_and_complete_fail(checkout, accomplice, name):
-    attack = attacks.ATTACKS[name]
-    root = checkout.root
-    harness.write_student_notebook(root, attack.build(root))
+def _heard(accomplice, lane: Lane) -> list[bytes]:
+    """What the accomplice received from this lane (its HOME is in the environment sent)."""
+    return [data for data in list(accomplice.received) if str(lane.base).encode() in data]
+
+
+def _attack_in_lane(lane: Lane, name: str, accomplice) -> list[str]:
+    """Write the attack as the student's notebook, run `tito module test` and `complete`;
+    returns what went wrong (nothing, once the defence works)."""
+    root = lane.root
+    harness.write_student_notebook(root, attacks.ATTACKS[name].build(root))
     package_before = harness.tree_hashes(root / "tinytorch", skip=())
     checkout_before = harness.tree_hashes(root)
-    heard = len(accomplice.received)
+    heard = len(_heard(accomplice, lane))
 
-    test = harness.run_tito(root, checkout.python, checkout.env, "module", "test", harness.MODULE)
-    complete = harness.run_tito(root, checkout.python, checkout.env, "module", "complete", harness.MODULE)
-    killed = harness.wait_for_daemons(str(checkout.base))
+    test = harness.run_tito(root, lane.python, lane.env, "module", "test", harness.MODULE)
+    complete = harness.run_tito(root, lane.python, lane.env, "module", "complete", harness.MODULE)
+    killed = harness.wait_for_daemons(str(lane.base))
 
     problems = []
     for command, result in (("test", test), ("complete", complete)):
@@ -243,12 +256,12 @@ def test_module_test_and_complete_fail(checkout, accomplice, name):
         problems.append(".tito/progress.json says 03_layers is completed")
     if killed:
         problems.append(f"daemons still alive 75 s later: {killed}")
-    if len(accomplice.received) > heard:
-        problems.append(f"the accomplice on 127.0.0.1 received: {harness.leaked(accomplice.received[heard:])}")
+    leaked = _heard(accomplice, lane)[heard:]
+    if leaked:
+        problems.append(f"the accomplice on 127.0.0.1 received: {harness.leaked(leaked)}")
     if package or elsewhere or _completed(root):
         _restore(root)  # so that the next attack starts from the course's own files
-    if problems:
-        pytest.fail(f"{name} ({attack.family}: {attack.description}):\n" + "\n".join(problems))
+    return problems
 
 
 def _restore(root: Path) -> None:
@@ -266,10 +279,49 @@ def _restore(root: Path) -> None:
     shutil.rmtree(fresh)
 
 
-def test_untouched_notebook_fails_after_every_attack(checkout):
-    """Runs after the attacks above, in the same checkout, HOME and interpreter: whatever
-    they left behind must not make an untouched notebook pass."""
-    harness.write_student_notebook(checkout.root, factory.fresh(checkout.root))
-    result = harness.run_tito(checkout.root, checkout.python, checkout.env, "module", "test", harness.MODULE)
+def _untouched_in_lane(lane: Lane) -> list[str]:
+    harness.write_student_notebook(lane.root, factory.fresh(lane.root))
+    result = harness.run_tito(lane.root, lane.python, lane.env, "module", "test", harness.MODULE)
     if result.returncode == 0:
-        pytest.fail(f"an untouched notebook passed `tito module test` {graded_total(result.stdout)}")
+        return [f"after {', '.join(lane.names) or 'no attack'}: an untouched notebook passed `tito module test` "
+                f"{graded_total(result.stdout)}"]
+    return []
+
+
+def _run_lane(lane: Lane, accomplice) -> dict[str, list[str]]:
+    results = {name: _attack_in_lane(lane, name, accomplice) for name in lane.names}
+    results[UNTOUCHED] = _untouched_in_lane(lane)
+    return results
+
+
+@pytest.fixture(scope="module")
+def module_results(request, tmp_path_factory, accomplice) -> list[dict[str, list[str]]]:
+    """Every selected attack through `tito module test` and `complete`, then an untouched
+    notebook, in each lane; the problems found, by attack, per lane."""
+    wanted = [item.callspec.params["name"] for item in request.session.items
+              if getattr(item, "originalname", "") == "test_module_test_and_complete_fail"]
+    lanes = [_new_lane(tmp_path_factory.mktemp(f"hostile-student-{index}")) for index in range(LANES)]
+    for index, name in enumerate(wanted):
+        lanes[index % LANES].names.append(name)
+    try:
+        with ThreadPoolExecutor(LANES) as pool:
+            yield list(pool.map(lambda lane: _run_lane(lane, accomplice), lanes))
+    finally:
+        for lane in lanes:
+            harness.wait_for_daemons(str(lane.base), limit=0)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_module_test_and_complete_fail(module_results, name):
+    attack = attacks.ATTACKS[name]
+    problems = next(lane[name] for lane in module_results if name in lane)
+    if problems:
+        pytest.fail(f"{name} ({attack.family}: {attack.description}):\n" + "\n".join(problems))
+
+
+def test_untouched_notebook_fails_after_every_attack(module_results):
+    """After the attacks of a lane, in the same checkout, HOME and interpreter: whatever
+    they left behind must not make an untouched notebook pass."""
+    problems = [problem for lane in module_results for problem in lane[UNTOUCHED]]
+    if problems:
+        pytest.fail("\n".join(problems))
