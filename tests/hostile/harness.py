@@ -30,7 +30,7 @@ from pathlib import Path
 
 import factory
 from attacks import ACCOMPLICE_BANNER, ACCOMPLICE_PORTS, DAEMON_MARK
-from conftest import tito_env
+from helpers import tito_env
 
 from tito import notebooks
 

@@ -25,7 +25,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent.parent)]
 import attacks  # noqa: E402
 import factory  # noqa: E402
 import harness  # noqa: E402
-from conftest import copy_repo  # noqa: E402
+from helpers import copy_repo  # noqa: E402
 
 
 def _template(base: Path) -> Path:

@@ -25,7 +25,7 @@ import attacks
 import factory
 import harness
 import pytest
-from conftest import REPO, copy_repo
+from helpers import REPO, copy_repo
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +91,8 @@ class Batch:
 def accomplice():
     server = harness.Accomplice(harness.reference_answer(REPO))
     if server.server is None:
-        pytest.skip(f"none of the accomplice's ports {attacks.ACCOMPLICE_PORTS} is free")
+        pytest.fail(f"none of the accomplice's ports {attacks.ACCOMPLICE_PORTS} is free: "
+                    "stop what listens there (`ss -ltnp`) and run again")
     yield server
     server.close()
 
