@@ -23,7 +23,8 @@ MODULES = ["01_tensor", "02_activations", "03_layers"]
 NOTEBOOKS = {"01_tensor": "tensor.ipynb", "02_activations": "activations.ipynb", "03_layers": "layers.ipynb"}
 # Solution and hidden-test lines of the sources (the scan below uses all of them; these
 # few are spelled out so that the test visibly checks real answers).
-KNOWN_SECRETS = ["seen.add(id(tensor))", "output = x.data * np.float32(1.0 / keep)", "Linear(np.int32(5), np.uint16(3))"]
+KNOWN_SECRETS = ["seen.add(id(tensor))", "output = x.data * np.float32(1.0 / keep)",
+                 "Linear(np.int32(5), np.uint16(3))"]
 
 
 def git(folder: Path, *args: str) -> str:
