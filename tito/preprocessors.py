@@ -73,7 +73,9 @@ class CleanRoomCheck(NbGraderPreprocessor):
             reason = result.failure(grade_id)
             if reason and notebook_passed(cell):
                 mismatched.append(grade_id)
-                cell.outputs.append(_failure_output(reason))
+                # first: nbgrader reads outputs in order, and an execute_result before an
+                # error would count as partial credit (a forgery the hostile suite keeps)
+                cell.outputs.insert(0, _failure_output(reason))
         summary = result.to_dict() | {"mismatched": mismatched, "sandboxed": settings.enabled}
         nb.metadata.setdefault("tito", {})["clean_room"] = summary
         return nb, resources

@@ -64,10 +64,17 @@ def _bind_or_link(path: str, option: str = "--ro-bind") -> list[str]:
     return [option, path, path]
 
 
+def _site_packages() -> list[str]:
+    """The environment's package folders, and any other site-packages on sys.path (a
+    virtual environment layered on another one through a .pth file)."""
+    on_path = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and os.path.isdir(p)]
+    return list(dict.fromkeys([*site.getsitepackages(), *on_path]))
+
+
 def _python_locations() -> list[str]:
     """Folders the interpreter and its packages live in (read-only inside)."""
     found = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix}
-    found.update(site.getsitepackages())
+    found.update(_site_packages())
     user_site = site.getusersitepackages()
     if os.path.isdir(user_site):
         found.add(user_site)
@@ -80,7 +87,7 @@ def _installed_course_packages() -> list[str]:
     """Copies of tinytorch/tito installed inside the mounted environment (a non-editable
     install), to be hidden: the sandbox must only see the site folder's package."""
     hidden = []
-    for location in site.getsitepackages():
+    for location in _site_packages():
         for name in ("tinytorch", "tito"):
             candidate = Path(location) / name
             if candidate.is_dir():

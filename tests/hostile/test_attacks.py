@@ -238,9 +238,15 @@ def _attack_in_lane(lane: Lane, name: str, accomplice) -> list[str]:
     test = harness.run_tito(root, lane.python, lane.env, "module", "test", harness.MODULE)
     complete = harness.run_tito(root, lane.python, lane.env, "module", "complete", harness.MODULE)
     killed = harness.wait_for_daemons(str(lane.base))
+    with open(lane.base / "outcomes.tsv", "a", encoding="utf-8") as record:  # for reading after a run
+        record.write(f"{name}\ttest exit {test.returncode} {graded_total(test.stdout)}"
+                     f"\tcomplete exit {complete.returncode} {graded_total(complete.stdout)}\n")
 
     problems = []
     for command, result in (("test", test), ("complete", complete)):
+        if graded_total(result.stdout) == "(no score table)":  # it must fail by grading, not by breaking
+            last = (result.stderr.strip().splitlines() or result.stdout.strip().splitlines() or ["no output"])[-1]
+            problems.append(f"`tito module {command}` graded nothing (exit {result.returncode}): {last}")
         if result.returncode == 0:
             problems.append(f"`tito module {command}` exited 0 {graded_total(result.stdout)}")
         elif result.returncode == harness.KILLED:
