@@ -28,6 +28,22 @@ def copy_repo(target: Path) -> Path:
     return target
 
 
+def git(folder: Path, *args: str) -> str:
+    """Run git in `folder` with a fixed identity; its standard output."""
+    identity = ["-c", "user.name=course", "-c", "user.email=course@example.org", "-c", "init.defaultBranch=main"]
+    return subprocess.run(["git", "-C", str(folder), *identity, *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def commit_all(root: Path) -> Path:
+    """Make `root` a git checkout holding one commit of everything in it (an instructor's
+    clone of the course, or a student's clone of the edition)."""
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "course")
+    return root
+
+
 def tito_env(root: Path) -> dict:
     env = dict(os.environ)
     env.update(TITO_ROOT=str(root), PYTHONPATH=str(root), TINYTORCH_CELL_TIMEOUT="20", COLUMNS="200")

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import copy_repo, run_tito
+from helpers import commit_all, copy_repo, git, run_tito
 
 from tito import edition
 from tito.paths import Paths
@@ -28,17 +28,9 @@ DISABLED_LAB_PLUGINS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:creat
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def git(folder: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, check=True).stdout
-
-
 @pytest.fixture(scope="module")
 def instructor(tmp_path_factory) -> Path:
-    root = copy_repo(tmp_path_factory.mktemp("instructor") / "repo")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "-c", "user.name=i", "-c", "user.email=i@x", "commit", "-q", "-m", "course")
-    return root
+    return commit_all(copy_repo(tmp_path_factory.mktemp("instructor") / "repo"))
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 from factory import solved, write
-from helpers import copy_repo, run_tito, tito_env
+from helpers import commit_all, copy_repo, run_tito, tito_env
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -68,10 +68,6 @@ RUN_TIMEOUT = 300
 SAVE_TIMEOUT = 60
 
 
-def git(folder: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, check=True).stdout
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -96,9 +92,7 @@ def edition(tmp_path_factory) -> tuple[Path, Path]:
     """(instructor repository, student edition with the student's workspace)."""
     base = tmp_path_factory.mktemp("edition")
     instructor = copy_repo(base / "instructor")
-    git(instructor, "init", "-q", "-b", "main")
-    git(instructor, "add", "-A")
-    git(instructor, "-c", "user.name=i", "-c", "user.email=i@x", "commit", "-q", "-m", "course")
+    commit_all(instructor)
     target = base / "tinytorch-student"
     run_tito(instructor, "release", "student", "--to", str(target), check=True)
     env = tito_env(target) | {"TINYTORCH_CELL_TIMEOUT": "120"}  # a busy machine must not fail a cell

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from factory import solved, write
-from helpers import copy_repo, run_tito, tito_env
+from helpers import commit_all, copy_repo, git, run_tito, tito_env
 
 from tito import edition
 from tito.paths import Paths
@@ -27,17 +27,9 @@ KNOWN_SECRETS = ["seen.add(id(tensor))", "output = x.data * np.float32(1.0 / kee
                  "Linear(np.int32(5), np.uint16(3))"]
 
 
-def git(folder: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, check=True).stdout
-
-
 @pytest.fixture(scope="module")
 def instructor(tmp_path_factory) -> Path:
-    root = copy_repo(tmp_path_factory.mktemp("instructor") / "repo")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "-c", "user.name=i", "-c", "user.email=i@x", "commit", "-q", "-m", "course")
-    return root
+    return commit_all(copy_repo(tmp_path_factory.mktemp("instructor") / "repo"))
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +136,7 @@ def test_git_pull_of_a_newer_edition_keeps_the_students_work(instructor, tmp_pat
 
     source = instructor / "src/01_tensor/01_tensor.py"  # the instructor improves the course
     source.write_text(source.read_text().replace("# # Module 01: Tensor", "# # Module 01: Tensor (2nd edition)"))
-    git(instructor, "-c", "user.name=i", "-c", "user.email=i@x", "commit", "-q", "-am", "second edition")
+    git(instructor, "commit", "-q", "-am", "second edition")
     assert run_tito(instructor, "release", "student", "--to", str(published)).returncode == 0
     assert len(git(published, "log", "--format=%H").split()) == 2
 

@@ -92,13 +92,6 @@ def run_tito(root: Path, python: Path, env: dict, *args: str,
     return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
-def git_commit(root: Path) -> None:
-    """Make the copy a git checkout, as a student's clone of the instructor edition is."""
-    git = ["git", "-c", "user.name=course", "-c", "user.email=course@example.org", "-c", "init.defaultBranch=main"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "course"]):
-        subprocess.run([*git, *args], cwd=root, check=True, capture_output=True)
-
-
 def plant(course: Path, student: str, notebook) -> Path:
     path = factory.write(notebook, course / "submitted" / student / MODULE / "layers.ipynb")
     (path.parent / "timestamp.txt").write_text(TIMESTAMP)

@@ -25,12 +25,12 @@ sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent.parent)]
 import attacks  # noqa: E402
 import factory  # noqa: E402
 import harness  # noqa: E402
-from helpers import copy_repo  # noqa: E402
+from helpers import commit_all, copy_repo  # noqa: E402
 
 
 def _template(base: Path) -> Path:
     root = copy_repo(base / "template")
-    harness.git_commit(root)
+    commit_all(root)
     python = harness.overlay_venv(base / "template-venv")
     env = harness.hostile_env(root, base / "template-home", python)
     result = harness.run_tito(root, python, env, "nbgrader", "generate", harness.MODULE)
@@ -72,7 +72,7 @@ def observe(name: str, template: Path, base: Path, accomplice: harness.Accomplic
     row["autograde_s"] = round(time.perf_counter() - started, 1)
 
     student_root = copy_repo(work / "student")
-    harness.git_commit(student_root)
+    commit_all(student_root)
     python = harness.overlay_venv(work / "venv-s")
     env = harness.hostile_env(student_root, work / "home-s", python)
     harness.write_student_notebook(student_root, attack.build(student_root))

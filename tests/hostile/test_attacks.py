@@ -25,7 +25,7 @@ import attacks
 import factory
 import harness
 import pytest
-from helpers import REPO, copy_repo
+from helpers import REPO, commit_all, copy_repo
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +103,7 @@ def batch(tmp_path_factory, accomplice) -> Batch:
     autograde them all in one run; wait for the attacks' daemons before reading anything."""
     base = tmp_path_factory.mktemp("hostile-batch")
     root = copy_repo(base / "repo")
-    harness.git_commit(root)
+    commit_all(root)
     python = harness.overlay_venv(base / "venv")
     env = harness.hostile_env(root, base / "home", python)
     generated = harness.run_tito(root, python, env, "nbgrader", "generate", harness.MODULE, timeout=300)
@@ -208,7 +208,7 @@ class Lane:
 
 def _new_lane(base: Path) -> Lane:
     root = copy_repo(base / "repo")
-    harness.git_commit(root)
+    commit_all(root)
     python = harness.overlay_venv(base / "venv")
     return Lane(base, root, python, harness.hostile_env(root, base / "home", python))
 
