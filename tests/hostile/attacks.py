@@ -64,6 +64,13 @@ graded 100/100 but the package tests failed against the stubs, so nothing export
 31 of 33 score 100 in autograde on their own (gradebook-daemon and poison-gradebook-cells
 win in a batch or a later run instead); 29 pass `module test`; 6 get `complete` to export
 (their code into tinytorch/core/layers.py), 1 hangs it, 1 forges "completed" progress.
+
+With the defence (sandboxed kernels, the clean room, host-only gradebook writes; measured by
+test_attacks.py on 2026-11-26): every attack scores 0/100 in one autograde batch beside a
+correct submission (100/100); `module test` and `complete` exit 1 with 0/100 for each, in
+two shared checkouts, and the package never changes; an untouched notebook graded after
+all of them scores 0; nothing reaches the accomplice; no daemon outlives its grading. Every
+attack is flagged `suspicious_code`; 10 also `clean_room_mismatch`.
 """
 
 from __future__ import annotations
