@@ -438,7 +438,8 @@ def _instructor_commands(groups) -> None:
 
     release = groups.add_parser("release", help="publish an edition").add_subparsers(dest="command", required=True)
     student = release.add_parser("student", help="write the student edition (no answers) as a new git repository")
-    student.add_argument("--to", required=True, metavar="DIR", help="an empty or new folder")
+    student.add_argument("--to", required=True, metavar="DIR",
+                         help="a new or empty folder, or an earlier edition to update (adds a commit)")
     student.add_argument("--provide", nargs="+", metavar="MODULE",
                          help="modules shipped with their reference build (past assignments)")
     student.set_defaults(func=cmd_release_student)

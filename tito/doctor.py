@@ -28,25 +28,38 @@ def run_checks(paths: Paths) -> list[Check]:
 
     checks = [Check("Python ≥ 3.10", sys.version_info >= (3, 10), sys.version.split()[0],
                     "Install Python 3.10 or newer and recreate the virtual environment.")]
+    install = _install_command(paths)
     for package in TOOL_PACKAGES:
         found = importlib.util.find_spec(package) is not None
-        checks.append(Check(f"package {package}", found, "installed" if found else "missing",
-                            'pip install -e ".[dev]"'))
-    checks.append(_kernel_check())
+        checks.append(Check(f"package {package}", found, "installed" if found else "missing", install))
+    checks.append(_kernel_check(install))
     checks.append(_sandbox_check())
     for module in discover(paths):
         problem = importable(paths, module)
-        checks.append(Check(f"import {module.import_name}", not problem, problem or "ok",
-                            f"tito module reset {module.slug} --package"))
+        checks.append(Check(f"import {module.import_name}", not problem, problem or "ok", _build_fix(paths, module)))
     return checks
 
 
-def _kernel_check() -> Check:
+def _install_command(paths: Paths) -> str:
+    """The student edition declares the course tools as plain dependencies; this
+    repository keeps them in the `dev` extra."""
+    return "pip install -e ." if paths.is_student_edition else 'pip install -e ".[dev]"'
+
+
+def _build_fix(paths: Paths, module) -> str:
+    if module.completed_file.is_file():
+        return f"your build of {module.slug} does not import: run `tito module complete {module.slug}` again"
+    if paths.is_student_edition:
+        return f"finish modules/{module.slug}/ and run `tito module complete {module.slug}`"
+    return f"regenerate the reference build: `tito src export {module.slug}`"
+
+
+def _kernel_check(install: str) -> Check:
     name = notebooks.kernel_name()
     try:
         from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
     except ImportError:
-        return Check(f"Jupyter kernel '{name}'", False, "jupyter_client missing", 'pip install -e ".[dev]"')
+        return Check(f"Jupyter kernel '{name}'", False, "jupyter_client missing", install)
     try:
         spec = KernelSpecManager().get_kernel_spec(name)
     except NoSuchKernel:

@@ -1,4 +1,4 @@
-"""Forty realistic wrong solutions, each the solved notebook with one mistake (one entry has
+"""Forty-three realistic wrong solutions, each the solved notebook with one mistake (one entry has
 two, on purpose), graded by nbgrader in one batch per module. Each must lose points in
 exactly the graded cell of the part that is wrong, and that cell's failure text must name
 the problem. Together they show that one mistake costs once, that the tests can fail,

@@ -153,7 +153,7 @@ def test_doctor_reports_a_healthy_environment(repo):
 def test_doctor_says_how_to_fix_a_broken_package(repo):
     (repo / "tinytorch/core/tensor.py").write_text("raise ImportError('broken on purpose')\n")
     result = run_tito(repo, "system", "doctor")
-    assert result.returncode == 1 and "tito module reset 01_tensor --package" in result.stdout
+    assert result.returncode == 1 and "tito src export 01_tensor" in result.stdout
 
 
 # -- with a real kernel -----------------------------------------------------------------------
