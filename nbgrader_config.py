@@ -57,3 +57,8 @@ c.GenerateFeedback.preprocessors = FEEDBACK_PREPROCESSORS
 
 # Grading kernels: no history file, and no start-up log lines on the grader's terminal.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+
+# Cells tagged "skip-when-grading" (the notebooks' timing and memory demonstrations, which
+# nobody reads in an autograded copy and which score nothing) are not run when grading:
+# about 0.6 s of kernel time per submission. Graded and solution cells always run.
+c.Execute.skip_cells_with_tag = "skip-when-grading"

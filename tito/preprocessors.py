@@ -22,11 +22,25 @@ _DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+(?P<target>[\w.]+)\s*$", re.MUL
 
 
 class SandboxedExecute(Execute):
-    """nbgrader's Execute, with every kernel started in the sandbox."""
+    """nbgrader's Execute, with every kernel started in the sandbox. Cells tagged with
+    `skip_cells_with_tag` (the notebook's timing and memory demonstrations) are not run,
+    unless they are graded or solution cells: a student cannot switch a test off that way."""
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = sandbox.SandboxedKernelManager
         super().__init__(*args, **kwargs)
+
+    def preprocess(self, nb: NotebookNode, resources=None, km=None):
+        keep_graded_cells_running(nb, self.skip_cells_with_tag)
+        return super().preprocess(nb, resources, km)
+
+
+def keep_graded_cells_running(nb: NotebookNode, skip_tag: str) -> None:
+    """Remove `skip_tag` from graded and solution cells (a student may have added it)."""
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if skip_tag in tags and (utils.is_grade(cell) or utils.is_solution(cell)):
+            cell.metadata["tags"] = [tag for tag in tags if tag != skip_tag]
 
 
 def export_target(notebook: NotebookNode) -> str:

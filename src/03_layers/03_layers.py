@@ -802,7 +802,7 @@ assert not identical_features(Linear(32, 64, rng=np.random.default_rng(0)), prob
 # the spread by about √256 = 16: after 32 layers that passes float32's largest number,
 # about 3.4e38, and the values become `inf` and then `nan`.
 
-# %%
+# %% tags=["skip-when-grading"]
 def spread_through_stack(depth: int = 40, width: int = 256, scaled: bool = True) -> list:
     """Standard deviation of the activations after each of `depth` Linear layers."""
     rng = np.random.default_rng(0)
@@ -1637,7 +1637,7 @@ test_integration_mlp()
 # layer sizes and for stacks of layers. Notice that it grows with the *product* of the two
 # sizes: doubling both sides of a layer quadruples it.
 
-# %%
+# %% tags=["skip-when-grading"]
 def analyze_layer_memory(configurations=((784, 256), (256, 128), (128, 10), (1024, 1024), (2048, 2048))):
     """Print and return the parameter memory of several Linear layers and stacks."""
     print(f"{'layer':>22} {'weights':>12} {'bias':>10} {'total':>12}")
@@ -1685,7 +1685,7 @@ memory_rows = analyze_layer_memory()
 # (the round least disturbed by other programs), using `tinytorch.profiling` to choose
 # how many calls make a round long enough to time.
 
-# %%
+# %% tags=["skip-when-grading"]
 import os
 import time
 

@@ -711,6 +711,16 @@ def _complete_os_exit(root):
 
 
 # == 8. more =====================================================================================
+@attack("skip-tag", "8 nbgrader",
+        "every graded test cell tagged skip-when-grading, the tag the grader uses to skip demonstrations")
+def _skip_tag(root):
+    notebook = append_to_solution(fresh(root), "layer-base", "# the test cells carry the skip tag\n")
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.metadata["tags"] = [*cell.metadata.get("tags", []), "skip-when-grading"]
+    return notebook
+
+
 @attack("forged-partial-credit", "8 nbgrader",
         "exported stubs first publish an execute_result with the test's points: nbgrader reads it as partial credit")
 def _forged_partial_credit(root):

@@ -108,3 +108,14 @@ def test_huge_output_is_truncated_in_the_autograded_notebook(graded_batch):
     printed = "".join(output.get("text", "") for cell in nbformat.read(path, as_version=4).cells
                       if cell.cell_type == "code" for output in cell.get("outputs", []))
     assert "#" * 99 in printed  # the output is cut, not dropped
+
+
+def test_demonstration_cells_are_skipped_but_every_graded_cell_runs(graded_batch):
+    """Cells tagged skip-when-grading (timing and memory demonstrations) are not run by the
+    grader; the graded cells all are."""
+    path = graded_batch.course / "autograded" / "correct" / "03_layers" / "layers.ipynb"
+    cells = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    skipped = [cell for cell in cells if "skip-when-grading" in cell.metadata.get("tags", [])]
+    assert len(skipped) == 3 and all(cell.execution_count is None and not cell.outputs for cell in skipped)
+    graded = [cell for cell in cells if cell.metadata.get("nbgrader", {}).get("grade")]
+    assert len(graded) == 6 and all(cell.execution_count for cell in graded)
