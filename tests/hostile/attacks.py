@@ -71,6 +71,11 @@ correct submission (100/100); `module test` and `complete` exit 1 with 0/100 for
 two shared checkouts, and the package never changes; an untouched notebook graded after
 all of them scores 0; nothing reaches the accomplice; no daemon outlives its grading. Every
 attack is flagged `suspicious_code`; 10 also `clean_room_mismatch`.
+
+A 34th attack came with the grader's `skip-when-grading` tag (demonstration cells it does
+not run): skip-tag puts that tag on every graded test cell. The grader removes it from
+graded and solution cells before running, so the tests run and fail on the stubs: 0/100,
+and nothing to flag.
 """
 
 from __future__ import annotations
