@@ -23,6 +23,13 @@ class FlagKind(str, enum.Enum):
     CLEAN_ROOM_MISMATCH = "clean_room_mismatch"  # passes in the notebook, fails on the exported code
     MISSING_PREREQUISITE = "missing_prerequisite"  # an earlier module cannot be imported
     UNSANDBOXED = "unsandboxed"  # graded with --no-sandbox
+    REFUSED_FILE = "refused_file"  # a file of the submission was not read (link, device, too large, outside)
+    BAD_TIMESTAMP = "bad_timestamp"  # timestamp.txt missing or unreadable: graded with no submission time
+    ODD_STUDENT_ID = "odd_student_id"  # a student folder name with glob characters, spaces or control characters
+    GRADING_ERROR = "grading_error"  # an unexpected error while reading, grading or recording this submission
+    RESOURCE_LIMIT = "resource_limit"  # a sandboxed run reached its memory, process, disk, output or time limit
+    LIMITS_NOT_IN_FORCE = "limits_not_in_force"  # some resource limits could not be applied on this machine
+    INSECURE_CLUSTER = "insecure_cluster"  # graded on a Dask cluster without TLS (--insecure-cluster)
 
 
 @dataclass(frozen=True)

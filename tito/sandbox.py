@@ -214,13 +214,18 @@ def site_spec_for(repo_root: Path, module_slug: str, include_completed: bool,
 
 
 # -- running a program in the sandbox ----------------------------------------------------------
-_RUNNING: set[subprocess.Popen] = set()
+_RUNNING: set[subprocess.Popen] = set()  # sandboxed programs and kernels this process started
 
 
 def stop_all() -> None:
-    """Kill every sandboxed program this process is running (e.g. after Ctrl-C)."""
+    """Kill every sandboxed program and kernel this process is running (after Ctrl-C, or at
+    a submission's deadline): bwrap's --die-with-parent and the PID namespace take each
+    whole process tree down with it."""
     for process in list(_RUNNING):
-        process.kill()
+        try:
+            process.kill()
+        except OSError:  # already gone
+            pass
 
 
 @dataclass
@@ -321,7 +326,14 @@ class SandboxedKernelManager(AsyncKernelManager):
         check_available()
         return bwrap_argv(self._site, self._scratch, writable=[self._run_dir]) + command
 
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        self._process = getattr(self.provisioner, "process", None)
+        if self._process is not None:
+            _RUNNING.add(self._process)
+
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        _RUNNING.discard(getattr(self, "_process", None))
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             log = getattr(self, "_log", None)
