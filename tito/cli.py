@@ -52,14 +52,12 @@ def _warn_unsandboxed(args) -> bool:
 
 # -- module ---------------------------------------------------------------------------------
 def cmd_module_list(args) -> int:
-    from rich.table import Table
+    from rich.text import Text
 
     from tito import student, ui
 
     paths = _paths()
-    table = Table(title="TinyTorch modules", title_justify="left")
-    for column in ("module", "state", "points", "notebook"):
-        table.add_column(column)
+    table = ui.table("TinyTorch modules", ["module", "state", "points", "notebook"])
     colours = {"completed": "green", "in progress": "yellow", "not started": "dim"}
     notes = []
     for row in student.status(paths):
@@ -68,13 +66,13 @@ def cmd_module_list(args) -> int:
             points += " (completed with)"
         elif row.score is not None:
             points += " (last test)"
-        table.add_row(row.module.slug, f"[{colours[row.state]}]{row.state}[/]", points,
-                      _relative(paths, row.module.student_notebook))
+        table.add_row(ui.plain(row.module.slug), Text(row.state, style=colours[row.state]), ui.plain(points),
+                      ui.plain(_relative(paths, row.module.student_notebook)))
         if row.note:
             notes.append(f"{row.module.slug}: {row.note}")
     ui.console.print(table)
     for note in notes:
-        ui.console.print(f"[yellow]⚠ {note}[/]")
+        ui.say((f"⚠ {note}", "yellow"))
     return 0
 
 
@@ -85,7 +83,7 @@ def cmd_module_start(args) -> int:
     if args.all:
         for module in _modules(paths, []):
             path, created = student.start(paths, module, check=False)
-            ui.console.print(f"{'[green]created[/]' if created else 'kept (already there)'} {_relative(paths, path)}")
+            ui.say(("created", "green") if created else "kept (already there)", " ", _relative(paths, path))
         return 0
     if not args.module:
         raise TitoError("Which module? Give its name, e.g. `tito module start 03_layers`, or --all.")
@@ -93,14 +91,14 @@ def cmd_module_start(args) -> int:
     path, created = student.start(paths, module)
     where = _relative(paths, path)
     if created:
-        ui.console.print(f"[green]Created[/] {where}")
+        ui.say(("Created", "green"), " ", where)
     else:
-        ui.console.print(f"{where} already exists: it was left as it is (your work is safe).")
+        ui.say(f"{where} already exists: it was left as it is (your work is safe).")
     if args.no_lab:
-        ui.console.print(f"Open it with: jupyter lab {where}")
+        ui.say(f"Open it with: jupyter lab {where}")
         return 0
     command = student.lab_command(path)
-    ui.console.print(f"Starting JupyterLab: {' '.join(command)}")
+    ui.say(f"Starting JupyterLab: {' '.join(command)}")
     return subprocess.call(command, cwd=paths.root)
 
 
@@ -110,8 +108,8 @@ def _print_report(report, title) -> None:
     ui.console.print(ui.grade_table(report, title))
     ui.show_flags(report)
     if report.hidden_points:
-        ui.console.print(f"[cyan]ℹ {report.hidden_points:g} points are graded by your instructor:[/] the cells "
-                         "marked in the notebook also run hidden checks that this test cannot see.")
+        ui.say((f"ℹ {report.hidden_points:g} points are graded by your instructor:", "cyan"), " the cells marked "
+               "in the notebook also run hidden checks that this test cannot see.")
 
 
 def cmd_module_test(args) -> int:
@@ -123,7 +121,7 @@ def cmd_module_test(args) -> int:
     started = time.perf_counter()
     reference = getattr(args, "reference", False)
     what = "reference solution" if reference else _relative(paths, module.student_notebook)
-    with ui.console.status(f"Grading {what} with nbgrader…"):
+    with ui.status(f"Grading {what} with nbgrader…"):
         if reference:
             from tito import notebooks
 
@@ -134,7 +132,7 @@ def cmd_module_test(args) -> int:
     _print_report(report, f"{module.slug}: {what} ({time.perf_counter() - started:.1f} s)")
     ok = report.full_marks if reference else student.passes(report)
     if ok:
-        ui.console.print("[green]Full marks.[/]" + ("" if reference else f" Next: tito module complete {module.slug}"))
+        ui.say(("Full marks.", "green"), "" if reference else f" Next: tito module complete {module.slug}")
     return 0 if ok else 1
 
 
@@ -144,15 +142,15 @@ def cmd_module_complete(args) -> int:
     paths = _paths()
     module = _module(paths, args.module)
     sandboxed = _warn_unsandboxed(args)
-    with ui.console.status(f"Grading {_relative(paths, module.student_notebook)} with nbgrader…"):
+    with ui.status(f"Grading {_relative(paths, module.student_notebook)} with nbgrader…"):
         result = student.complete(paths, module, sandboxed=sandboxed)
     _print_report(result.report, f"{module.slug}: your notebook")
     target = _relative(paths, result.package_file)
     if result.exported:
-        ui.console.print(f"[green]Completed {module.slug}:[/] your code is now {target} "
-                         f"and `import {module.import_name}` gives it ({result.tests.summary}).")
+        ui.say((f"Completed {module.slug}:", "green"), f" your code is now {target} "
+               f"and `import {module.import_name}` gives it ({result.tests.summary}).")
         if result.backup:
-            ui.console.print(f"Your previous build was backed up to {_relative(paths, result.backup)}.")
+            ui.say(f"Your previous build was backed up to {_relative(paths, result.backup)}.")
         return 0
     if not student.passes(result.report):
         ui.error(f"{module.slug} is not complete: nothing was exported.",
@@ -162,7 +160,7 @@ def cmd_module_complete(args) -> int:
                  f"against your code ({result.tests.summary}); nothing was exported.",
                  "Read the failures below, fix your notebook, and run complete again.")
         for line in result.tests.failures[:20]:
-            ui.errors.print(f"  ❌ {line}")
+            ui.say_error(f"  ❌ {line}")
     return 1
 
 
@@ -181,19 +179,19 @@ def cmd_module_reset(args) -> int:
     what = _relative(paths, module.student_notebook)
     extra = f" and remove your build {_relative(paths, module.completed_file)}" if args.package else ""
     if not args.yes and not _confirm(f"Replace {what} with a fresh copy{extra} (a backup is kept)?"):
-        ui.console.print("Nothing changed.")
+        ui.say("Nothing changed.")
         return 1
     result = student.reset(paths, module, package=args.package)
     if result.notebook_backup:
-        ui.console.print(f"Backed up your notebook to {_relative(paths, result.notebook_backup)}")
-    ui.console.print(f"[green]Fresh copy:[/] {what}")
+        ui.say(f"Backed up your notebook to {_relative(paths, result.notebook_backup)}")
+    ui.say(("Fresh copy:", "green"), " ", what)
     if result.build_removed:
-        ui.console.print(f"Backed up your build to {_relative(paths, result.build_backup)} and removed it.")
+        ui.say(f"Backed up your build to {_relative(paths, result.build_backup)} and removed it.")
         shipped = module.package_file.is_file()
-        ui.console.print(f"`import {module.import_name}` now gives " +
-                         ("the build shipped with the course." if shipped else "nothing until you complete it again."))
+        ui.say(f"`import {module.import_name}` now gives " +
+               ("the build shipped with the course." if shipped else "nothing until you complete it again."))
     elif args.package:
-        ui.console.print(f"You have no completed build of {module.slug}: nothing else to reset.")
+        ui.say(f"You have no completed build of {module.slug}: nothing else to reset.")
     return 0
 
 
@@ -203,9 +201,9 @@ def _note_completed_builds(paths, modules) -> None:
 
     for module in modules:
         if module.completed_file.is_file():
-            ui.console.print(f"[cyan]ℹ[/] your own build {_relative(paths, module.completed_file)} was left as it is "
-                             f"and is still what `import {module.import_name}` gives; "
-                             f"`tito module reset {module.slug} --package` switches back to the reference build.")
+            ui.say(("ℹ", "cyan"), f" your own build {_relative(paths, module.completed_file)} was left as it is "
+                   f"and is still what `import {module.import_name}` gives; "
+                   f"`tito module reset {module.slug} --package` switches back to the reference build.")
 
 
 def cmd_src_export(args) -> int:
@@ -217,15 +215,14 @@ def cmd_src_export(args) -> int:
     stale = [r for r in results if r.changed]
     if args.check:
         for result in stale:
-            ui.errors.print(f"[red]out of date:[/] {_relative(paths, result.path)}")
+            ui.say_error(("out of date:", "red"), " ", _relative(paths, result.path))
         if stale:
             ui.error(f"{len(stale)} generated file(s) differ from src/.", "Run `tito src export`.")
             return 1
-        ui.console.print(f"[green]All {len(results)} generated files are up to date.[/]")
+        ui.say((f"All {len(results)} generated files are up to date.", "green"))
         return 0
     for result in results:
-        state = "[green]updated[/]" if result.changed else "unchanged"
-        ui.console.print(f"{state} {_relative(paths, result.path)}")
+        ui.say(("updated", "green") if result.changed else "unchanged", " ", _relative(paths, result.path))
     _note_completed_builds(paths, modules)
     return 0
 
@@ -237,16 +234,14 @@ def cmd_course_build(args) -> int:
     paths = _paths()
     modules = _modules(paths, args.modules)
     for result in export.export_reference(modules):
-        ui.console.print(f"{'[green]exported[/]' if result.changed else 'up to date'} "
-                         f"{_relative(paths, result.path)}")
+        ui.say(("exported", "green") if result.changed else "up to date", " ", _relative(paths, result.path))
     _note_completed_builds(paths, modules)
     all_full = True
     for module in modules:
         path, created = student.start(paths, module)
-        ui.console.print(f"{'[green]created[/]' if created else 'kept (already there)'} "
-                         f"{_relative(paths, path)}")
+        ui.say(("created", "green") if created else "kept (already there)", " ", _relative(paths, path))
         started = time.perf_counter()
-        with ui.console.status(f"Grading the {module.slug} reference solution with nbgrader…"):
+        with ui.status(f"Grading the {module.slug} reference solution with nbgrader…"):
             report = student.grade(paths, module, notebooks.reference_submission(module), student="reference")
         _print_report(report, f"{module.slug}: reference solution ({time.perf_counter() - started:.1f} s)")
         all_full = all_full and report.full_marks
@@ -260,13 +255,13 @@ def cmd_nbgrader_generate(args) -> int:
     paths = _paths()
     module = _module(paths, args.module)
     sandboxed = _warn_unsandboxed(args)
-    with ui.console.status(f"Generating {module.slug} with nbgrader and checking it…"):
+    with ui.status(f"Generating {module.slug} with nbgrader and checking it…"):
         result = instructor.generate(paths, module, sandboxed=sandboxed)
-    ui.console.print(f"[green]Release:[/] {_relative(paths, result.release)}")
-    ui.console.print(f"  reference solution: {result.reference.score:g}/{result.reference.max_score:g}")
-    ui.console.print(f"  untouched release:  {result.untouched.score:g}/{result.untouched.max_score:g} "
-                     "(every graded cell fails on the stubs)")
-    ui.console.print("  no solution line and no hidden test in the release; nbgrader validate passes")
+    ui.say(("Release:", "green"), " ", _relative(paths, result.release))
+    ui.say(f"  reference solution: {result.reference.score:g}/{result.reference.max_score:g}")
+    ui.say(f"  untouched release:  {result.untouched.score:g}/{result.untouched.max_score:g} "
+           "(every graded cell fails on the stubs)")
+    ui.say("  no solution line and no hidden test in the release; nbgrader validate passes")
     return 0
 
 
@@ -279,7 +274,7 @@ def cmd_nbgrader_autograde(args) -> int:
     module = _module(paths, args.module)
     sandboxed = _warn_unsandboxed(args)
     started = time.perf_counter()
-    columns = [TextColumn("autograding {task.description}"), BarColumn(), MofNCompleteColumn(),
+    columns = [TextColumn("autograding {task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                TextColumn("[red]{task.fields[failed]} below full marks"), TimeElapsedColumn()]
     with Progress(*columns, console=ui.console, transient=True) as bar:
         task = bar.add_task(module.slug, total=None, failed=0)
@@ -288,8 +283,7 @@ def cmd_nbgrader_autograde(args) -> int:
             bar.update(task, advance=1, failed=bar.tasks[0].fields["failed"] + (not report.full_marks))
 
         def waiting(other: str) -> None:
-            ui.console.print(f"[yellow]Waiting for {other} of {module.slug} to finish (one at a time per "
-                             "course)…[/]")
+            ui.say((f"Waiting for {other} of {module.slug} to finish (one at a time per course)…", "yellow"))
 
         if args.student:
             bar.update(task, total=len(args.student))
@@ -312,11 +306,11 @@ def cmd_nbgrader_feedback(args) -> int:
 
     paths = _paths()
     module = _module(paths, args.module)
-    with ui.console.status(f"Writing feedback for {module.slug}…"):
+    with ui.status(f"Writing feedback for {module.slug}…"):
         pages = instructor.feedback(paths, module, args.student, jobs=args.jobs, scheduler=args.scheduler)
     for page in pages:
-        ui.console.print(f"feedback: {_relative(paths, page)}")
-    ui.console.print(f"[green]{len(pages)} feedback page(s) written.[/]")
+        ui.say(f"feedback: {_relative(paths, page)}")
+    ui.say((f"{len(pages)} feedback page(s) written.", "green"))
     return 0
 
 
@@ -325,7 +319,7 @@ def cmd_nbgrader_export(args) -> int:
 
     paths = _paths()
     destination = instructor.export_csv(paths, Path(args.to).expanduser().resolve(), force=args.force)
-    ui.console.print(f"[green]Grades written to[/] {destination}")
+    ui.say(("Grades written to", "green"), " ", str(destination))
     return 0
 
 
@@ -334,28 +328,26 @@ def cmd_release_student(args) -> int:
     from tito import edition, ui
 
     paths = _paths()
-    with ui.console.status("Building the student edition and checking every file for answers…"):
+    with ui.status("Building the student edition and checking every file for answers…"):
         result = edition.release(paths, Path(args.to).expanduser().resolve(), provide=args.provide or [])
-    ui.console.print(f"[green]Student edition written to[/] {result.folder} ({len(result.files)} files, "
-                     f"commit {result.commit[:12]})")
+    ui.say(("Student edition written to", "green"), f" {result.folder} ({len(result.files)} files, "
+           f"commit {result.commit[:12]})")
     for line in result.summary:
-        ui.console.print(f"  {line}")
+        ui.say(f"  {line}")
     return 0
 
 
 # -- system --------------------------------------------------------------------------------
 def cmd_system_doctor(args) -> int:
-    from rich.table import Table
+    from rich.text import Text
 
     from tito import doctor, ui
 
     checks = doctor.run_checks(_paths())
-    table = Table(title="tito system doctor", title_justify="left")
-    for column in ("check", "status", "detail", "how to fix"):
-        table.add_column(column)
+    table = ui.table("tito system doctor", ["check", "status", "detail", "how to fix"])
     for check in checks:
-        table.add_row(check.name, "[green]ok[/]" if check.ok else "[red]missing[/]", check.detail,
-                      "" if check.ok else check.fix)
+        table.add_row(ui.plain(check.name), Text("ok", style="green") if check.ok else Text("missing", style="red"),
+                      ui.plain(check.detail), ui.plain("" if check.ok else check.fix))
     ui.console.print(table)
     return 0 if all(check.ok for check in checks) else 1
 
@@ -485,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         from tito import ui
 
-        ui.errors.print("[yellow]Interrupted: nothing was recorded and no file was changed.[/]")
+        ui.say_error(("Interrupted: nothing was recorded and no file was changed.", "yellow"))
         return 130
     except Exception as problem:  # noqa: BLE001  (the CLI's last line of defence)
         if args.debug:
