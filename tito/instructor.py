@@ -9,7 +9,6 @@ feedback / export: from the gradebook and the stored reports.
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from tito import course, distributed, gradebook, grading, notebooks
+from tito import course, csvsafe, distributed, gradebook, grading, notebooks
 from tito.errors import TitoError
 from tito.fileops import atomic_write_text, file_lock
 from tito.paths import Paths
@@ -262,12 +261,13 @@ CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", 
 
 def grades_csv(paths: Paths) -> str:
     """nbgrader's CSV export (every assignment × student in the gradebook), with two more
-    columns: why a submission could not be graded, and the flags for review."""
+    columns: why a submission could not be graded, and the flags for review. Every cell goes
+    through `csvsafe.writer`: ids, names, reasons and flags are student text, never a formula."""
     from nbgrader.api import MissingEntry
 
     coursedir = _coursedir(paths)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csvsafe.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     with gradebook.opened(coursedir.db_url) as book:
         for assignment in book.assignments:
@@ -287,7 +287,7 @@ def grades_csv(paths: Paths) -> str:
                     stored = gradebook.stored_report(coursedir, assignment.name, student.id) or {}
                     row["reason"] = stored.get("reason", "")
                     row["flags"] = "; ".join(f"{flag['kind']}: {flag['message']}" for flag in stored.get("flags", []))
-                writer.writerow([row[column] for column in CSV_COLUMNS])
+                writer.writerow(row[column] for column in CSV_COLUMNS)
     return buffer.getvalue()
 
 
