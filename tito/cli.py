@@ -354,10 +354,13 @@ def cmd_system_doctor(args) -> int:
     for column in ("check", "status", "detail", "how to fix"):
         table.add_column(column)
     for check in checks:
-        table.add_row(check.name, "[green]ok[/]" if check.ok else "[red]missing[/]", check.detail,
-                      "" if check.ok else check.fix)
+        if check.required:
+            state = "[green]ok[/]" if check.ok else "[red]missing[/]"
+        else:
+            state = "[green]in force[/]" if check.ok else "[yellow]not in force[/]"
+        table.add_row(check.name, state, check.detail, "" if check.ok else check.fix)
     ui.console.print(table)
-    return 0 if all(check.ok for check in checks) else 1
+    return 0 if all(check.ok for check in checks if check.required) else 1
 
 
 # -- parser --------------------------------------------------------------------------------
