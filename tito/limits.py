@@ -143,13 +143,22 @@ def _v1_hierarchy() -> _Hierarchy | str:
 @functools.cache
 def _hierarchy() -> _Hierarchy | str:
     """The cgroup hierarchy new process trees go in, or why there is none."""
-    v2 = _v2_hierarchy()
-    if isinstance(v2, _Hierarchy):
-        return v2
-    v1 = _v1_hierarchy()
-    if isinstance(v1, _Hierarchy):
-        return v1
-    return f"{v2}; {v1}"
+    for found in (_v2_hierarchy(), _v1_hierarchy()):
+        if isinstance(found, _Hierarchy):
+            for parent in found.parents.values():
+                _sweep(parent)
+            return found
+    return f"{_v2_hierarchy()}; {_v1_hierarchy()}"
+
+
+def _sweep(parent: Path) -> None:
+    """Remove the empty cgroups of tito processes that died without removing theirs (a
+    killed worker): `tito-<pid>-<id>` whose process is gone."""
+    for folder in parent.glob("tito-*-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 @functools.cache

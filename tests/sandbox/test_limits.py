@@ -66,6 +66,20 @@ def test_cgroup_v1_memory_without_swap_and_processes(fake_cgroups, monkeypatch):
     assert not memory.exists() and not pids.exists()
 
 
+def test_empty_cgroups_of_dead_graders_are_swept(fake_cgroups, monkeypatch):
+    import os
+
+    for controller in ("memory", "pids"):
+        (fake_cgroups / controller / "grader").mkdir(parents=True)
+    dead, alive = fake_cgroups / "pids" / "grader" / "tito-999999999-0a1b", \
+        fake_cgroups / "pids" / "grader" / f"tito-{os.getpid()}-0a1b"
+    dead.mkdir()
+    alive.mkdir()
+    monkeypatch.setattr(limits, "_own_cgroup", lambda controller: "/grader" if controller else None)
+    assert isinstance(limits._hierarchy(), limits._Hierarchy)
+    assert not dead.exists() and alive.exists()
+
+
 def test_cgroup_v2_where_it_is_delegated(fake_cgroups, monkeypatch):
     own = fake_cgroups / "user.slice" / "grader.scope"
     own.mkdir(parents=True)
