@@ -49,6 +49,15 @@ c.Autograde.create_student = True
 # Student code runs in a bubblewrap sandbox (tito.sandbox), and every graded test is run
 # again against the student's exported code alone (tito.preprocessors.CleanRoomCheck).
 c.TinyTorchSandbox.repo_root = here
+# What each sandboxed process tree (a kernel, a clean room, a package-test run) may use, like
+# PrairieLearn's graders: memory without swap (cgroup, with RLIMIT_AS as a backstop), processes
+# and threads (cgroup), the sandbox's /tmp holding its home and working folder (bwrap --size,
+# also the largest file it may write) and open files. `tito system doctor` shows which of
+# these this machine enforces; a report says when one was reached, or could not be applied.
+c.TinyTorchSandbox.memory_limit = 2 * 1024**3
+c.TinyTorchSandbox.process_limit = 1024
+c.TinyTorchSandbox.disk_limit = 1 * 1024**3
+c.TinyTorchSandbox.open_files_limit = 1024
 c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
 
 # Feedback shows each hidden check's result and message, not its code

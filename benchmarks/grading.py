@@ -4,8 +4,9 @@
 
 Runs in a throw-away copy of the repository with correct student notebooks:
 - `tito module test` / `complete` as the student runs them (fresh processes, medians);
-- the protections, each measured on its own, interleaved over repeats: kernel start with
-  and without the sandbox, the clean-room re-check with and without the sandbox;
+- the protections, each measured on its own, interleaved over repeats: kernel start and
+  the clean-room re-check in the sandbox with its resource limits, in the sandbox without
+  them, and without the sandbox;
 - the instructor's batch: `autograde` of N correct submissions with one local worker, with
   two, and on a Dask LocalCluster of two workers; seconds per submission, and the
   coordinator's gradebook writes per submission (sqlite, and PostgreSQL with --postgres);
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -85,6 +87,21 @@ def _kernel_start(site: Path, sandboxed: bool) -> float:
     return asyncio.run(start())
 
 
+@contextlib.contextmanager
+def _limits(applied: bool):
+    """With `applied` False, no cgroup and no rlimits (the sandbox's tmpfs size stays: it
+    costs nothing)."""
+    from tito import limits
+
+    saved = limits._hierarchy, limits._prlimit
+    if not applied:
+        limits._hierarchy, limits._prlimit = (lambda: "switched off by the benchmark"), (lambda: None)
+    try:
+        yield
+    finally:
+        limits._hierarchy, limits._prlimit = saved
+
+
 def protections(root: Path, repeats: int) -> dict:
     """Median seconds of each piece, the variants interleaved so that a slow moment of the
     machine hits all of them alike."""
@@ -103,16 +120,19 @@ def protections(root: Path, repeats: int) -> dict:
                                   Path(folder) / "site")
         prerequisites = site_modules(site)
         for _ in range(repeats):
-            for sandboxed in (True, False):
-                label = "sandboxed" if sandboxed else "direct"
-                samples.setdefault(f"kernel_start_{label}", []).append(_kernel_start(site, sandboxed))
-                started = time.perf_counter()
-                result = cleanroom.run(site, module.export_target, cells, tests, prerequisites, 60, sandboxed)
-                samples.setdefault(f"clean_room_{label}", []).append(time.perf_counter() - started)
+            for label, sandboxed, limited in (("sandboxed", True, True), ("unlimited", True, False),
+                                              ("direct", False, False)):
+                with _limits(limited):
+                    samples.setdefault(f"kernel_start_{label}", []).append(_kernel_start(site, sandboxed))
+                    started = time.perf_counter()
+                    result = cleanroom.run(site, module.export_target, cells, tests, prerequisites, 60, sandboxed)
+                    samples.setdefault(f"clean_room_{label}", []).append(time.perf_counter() - started)
                 assert result.ran and all(t["passed"] for t in result.tests.values()), result
     medians = {name: statistics.median(values) for name, values in samples.items()}
-    medians["sandbox_cost"] = (medians["kernel_start_sandboxed"] - medians["kernel_start_direct"]
-                               + medians["clean_room_sandboxed"] - medians["clean_room_direct"])
+    medians["sandbox_cost"] = (medians["kernel_start_unlimited"] - medians["kernel_start_direct"]
+                               + medians["clean_room_unlimited"] - medians["clean_room_direct"])
+    medians["limits_cost"] = (medians["kernel_start_sandboxed"] - medians["kernel_start_unlimited"]
+                              + medians["clean_room_sandboxed"] - medians["clean_room_unlimited"])
     medians["clean_room_cost"] = medians["clean_room_sandboxed"]
     return medians
 

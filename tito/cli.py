@@ -346,10 +346,13 @@ def cmd_system_doctor(args) -> int:
     checks = doctor.run_checks(_paths())
     table = ui.table("tito system doctor", ["check", "status", "detail", "how to fix"])
     for check in checks:
-        table.add_row(ui.plain(check.name), Text("ok", style="green") if check.ok else Text("missing", style="red"),
-                      ui.plain(check.detail), ui.plain("" if check.ok else check.fix))
+        if check.required:
+            state = Text("ok", style="green") if check.ok else Text("missing", style="red")
+        else:
+            state = Text("in force", style="green") if check.ok else Text("not in force", style="yellow")
+        table.add_row(ui.plain(check.name), state, ui.plain(check.detail), ui.plain("" if check.ok else check.fix))
     ui.console.print(table)
-    return 0 if all(check.ok for check in checks) else 1
+    return 0 if all(check.ok for check in checks if check.required) else 1
 
 
 # -- parser --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    required: bool = True  # False: reported, but grading works without it (resource limits)
 
 
 TOOL_PACKAGES = ["numpy", "jupytext", "nbgrader", "nbdev", "nbclient", "nbformat", "ipykernel",
@@ -34,6 +35,7 @@ def run_checks(paths: Paths) -> list[Check]:
         checks.append(Check(f"package {package}", found, "installed" if found else "missing", install))
     checks.append(_kernel_check(install))
     checks.append(_sandbox_check())
+    checks += _limit_checks(paths)
     for module in discover(paths):
         problem = importable(paths, module)
         checks.append(Check(f"import {module.import_name}", not problem, problem or "ok", _build_fix(paths, module)))
@@ -66,6 +68,21 @@ def _kernel_check(install: str) -> Check:
         return Check(f"Jupyter kernel '{name}'", False, "not installed",
                      f"python -m ipykernel install --user --name {name}")
     return Check(f"Jupyter kernel '{name}'", True, spec.argv[0])
+
+
+def _limit_checks(paths: Paths) -> list[Check]:
+    """Each resource limit of the sandbox (as nbgrader_config.py sets it), in force or not
+    (grading works either way, and its reports say so)."""
+    from tito import course, limits, sandbox
+
+    configured = sandbox.TinyTorchSandbox(config=course.load_config(paths)).limits()
+    amounts = {"memory": configured.named("memory"), "processes": configured.named("processes"),
+               "disk": configured.named("disk"), "rlimits": configured.named("open files") + " and the above"}
+    fixes = {"memory": "run the grader as root (cgroup v1), or in a delegated cgroup v2 scope: "
+                       "systemd-run --user --scope -p Delegate=yes tito …",
+             "processes": "as for memory", "disk": "", "rlimits": "install util-linux (prlimit)"}
+    return [Check(f"limit: {m.name}", m.in_force, f"{amounts[m.name]}: {m.how}", fixes.get(m.name, ""),
+                  required=False) for m in limits.availability()]
 
 
 def _sandbox_check() -> Check:

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from tito import course, export, notebooks, sandbox, scan
+from tito import course, export, limits, notebooks, sandbox, scan
 from tito.errors import TitoError
 from tito.fileops import file_lock
 from tito.paths import Paths
@@ -61,6 +61,13 @@ class Setup:
     @property
     def timeout(self) -> float:
         return float(self.config.get("Execute", {}).get("timeout") or 60)
+
+    @property
+    def limits(self) -> limits.Limits:
+        """The resource limits of each sandboxed process tree, from nbgrader_config.py."""
+        from traitlets.config import Config
+
+        return sandbox.TinyTorchSandbox(config=Config(json.loads(json.dumps(self.config)))).limits()
 
 
 @dataclass
@@ -214,6 +221,8 @@ def _grade_in(root: Path, site: Path, setup: Setup, submission: Submission) -> O
     report = GradeReport(submission.student, setup.module, sandboxed=setup.sandboxed)
     if not setup.sandboxed:
         report.flag(FlagKind.UNSANDBOXED, "graded with --no-sandbox: student code ran without isolation")
+    limits.EVENTS.clear()  # the limits reached by this submission's runs, from here on
+    _flag_missing_limits(report)
     submitted, problem = _read_submission(submission, setup.notebook)
     if submitted is None:
         report.graded = False
@@ -237,11 +246,32 @@ def _grade_in(root: Path, site: Path, setup: Setup, submission: Submission) -> O
     if not result["success"] or autograded is None:
         report.graded = False
         report.flag(*_failure(result, setup))
+        _flag_limits_reached(report, setup, skip_kernel_memory=True)
         reason = "not graded: " + report.flags[-1].message
         report.cells = [CellResult(c.grade_id, 0.0, c.max_score, reason) for c in _graded(release)]
         return Outcome(report, None, submission.timestamp)
     _score(report, autograded, release, setup)
+    _flag_limits_reached(report, setup)
     return Outcome(report, nbformat.writes(autograded), submission.timestamp)
+
+
+def _flag_missing_limits(report: GradeReport) -> None:
+    missing = limits.missing()
+    if missing:
+        report.flag(FlagKind.LIMITS_NOT_IN_FORCE, "resource limits not in force on this grader: "
+                    + "; ".join(f"{m.name} ({m.how})" for m in missing))
+
+
+def _flag_limits_reached(report: GradeReport, setup: Setup, skip_kernel_memory: bool = False) -> None:
+    """Limits the sandbox's cgroups saw reached (the out-of-memory killer, refused forks)."""
+    seen = {flag.message for flag in report.flags}
+    for event in limits.EVENTS:
+        if skip_kernel_memory and event.step == "notebook run" and event.resource == "memory":
+            continue  # already the reason the submission could not be graded
+        message = f"{event.step}: {event.message}"
+        if message not in seen and event.step in ("notebook run", "clean room"):
+            report.flag(FlagKind.RESOURCE_LIMIT, message)
+            seen.add(message)
 
 
 def _read_submission(submission: Submission, notebook_name: str) -> tuple[NotebookNode | None, str]:
@@ -257,6 +287,9 @@ def _read_submission(submission: Submission, notebook_name: str) -> tuple[Notebo
 
 def _failure(result: dict, setup: Setup) -> tuple[FlagKind, str]:
     text = (result.get("error") or "") + (result.get("log") or "")
+    killed = [e for e in limits.EVENTS if e.step == "notebook run" and e.resource == "memory"]
+    if killed:
+        return FlagKind.RESOURCE_LIMIT, f"{killed[0].message}: the kernel was stopped, nothing could be graded"
     if any(word in text for word in ("DeadKernelError", "Kernel died", "kernel died", "UnresponsiveKernelError",
                                      "unresponsive")):
         return (FlagKind.KERNEL_DIED, "the kernel died or stopped answering (os._exit, a crash, or running out "
@@ -372,6 +405,13 @@ def _root_causes(report: GradeReport, autograded: NotebookNode, setup: Setup) ->
                             "(`tito module complete NN`)", [name])
             elif ename in TIMEOUT_ERRORS:
                 timed_out.append(name)
+            elif limits.resource_of_error(ename, evalue):
+                resource = limits.resource_of_error(ename, evalue)
+                reached = f"{setup.limits.named(resource)} reached"
+                causes.setdefault(f"limit:{resource}", reached)
+                causes.setdefault("limit", f"{reached} in your cell '{name}'")
+                report.flag(FlagKind.RESOURCE_LIMIT, f"{reached} in your cell '{name}' ({ename}: "
+                            f"{_first_line(evalue)[:120]})", [name])
     if timed_out:
         limit = f"{setup.timeout:g} s"
         causes["timeout"] = f"interrupted after {limit} (the time limit of a cell)"
@@ -391,7 +431,11 @@ def _reason(cell: NotebookNode | None, causes: dict[str, str]) -> str:
             ename, evalue = output.get("ename", "Error"), output.get("evalue", "")
             if ename in TIMEOUT_ERRORS:
                 return causes.get("timeout", "interrupted: the cell ran too long")
-            earlier = causes.get("syntax") or causes.get("import") or causes.get("timeout_cell")
+            resource = limits.resource_of_error(ename, evalue)
+            if resource:
+                return f"{causes.get('limit:' + resource, resource + ' limit reached')} ({ename}: " \
+                       f"{_first_line(evalue)[:120]})"
+            earlier = causes.get("syntax") or causes.get("import") or causes.get("timeout_cell") or causes.get("limit")
             if ename == "NameError" and earlier:
                 return f"{ename}: {evalue}, because of an earlier problem: {earlier}"
             lines = [line for line in output.get("traceback", []) if line.startswith("❌")]

@@ -1,12 +1,13 @@
 """Student code runs here: a bubblewrap sandbox around every kernel and interpreter.
 
 Inside the sandbox the system and the Python environment are read-only, there is no
-network, a private scratch folder (also HOME, IPYTHONDIR, the Jupyter and matplotlib
-folders) is the only writable place besides a private /tmp, and the only course files in
-view are a *site* folder: the `tinytorch` package without the module being graded (and
+network, and the only writable place is a private /tmp of limited size (bwrap's `--size`)
+holding HOME (also IPYTHONDIR, the Jupyter and matplotlib folders) and the working folder;
+the only course files in view are a *site* folder: the `tinytorch` package without the module being graded (and
 without any later one), and tito's small notebook helper. The course directory, the
 gradebook, `src/`, `.git`, `.tito/` and other submissions are simply not there. The whole
-process tree lives in its own PID namespace and dies with the grading step.
+process tree lives in its own PID namespace and dies with the grading step; its memory,
+processes and files are limited (tito.limits).
 
 Kernels talk to the grader over ZMQ `ipc` sockets in a bind-mounted run folder (the
 sandbox's network namespace has its own loopback), and `JPY_PARENT_PID` is not passed in
@@ -15,6 +16,7 @@ sandbox's network namespace has its own loopback), and `JPY_PARENT_PID` is not p
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -26,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Unicode
+from traitlets import Bool, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
+from tito import limits
 from tito.errors import TitoError
 
 BWRAP = "bwrap"
@@ -40,6 +43,8 @@ _SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
 _PASSED_ENV = ["LANG", "LC_ALL", "NBGRADER_EXECUTION", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT", "TINYTORCH_CELL_TIMEOUT"]
 SITE_HELPER_FILES = ["inline.py"]  # the parts of tito that notebooks import
+HOME = Path("/tmp/home")  # inside the sandbox, on its size-limited /tmp
+WORKDIR = Path("/tmp/work")
 
 
 class SandboxUnavailable(TitoError):
@@ -53,6 +58,16 @@ class TinyTorchSandbox(LoggingConfigurable):
     site = Unicode("", help="Read-only folder put first on the sandbox's PYTHONPATH (a prepared package "
                             "view). Empty: build one per kernel from repo_root.").tag(config=True)
     repo_root = Unicode("", help="The course repository (holds tinytorch/ and src/ or .course/).").tag(config=True)
+    memory_limit = Int(limits.Limits.memory_bytes, help="Bytes of memory (no swap) one sandboxed process tree "
+                       "may use: a kernel, a clean room, a package-test run.").tag(config=True)
+    process_limit = Int(limits.Limits.processes, help="Processes and threads one sandboxed process tree may "
+                        "have at once.").tag(config=True)
+    disk_limit = Int(limits.Limits.disk_bytes, help="Bytes of the sandbox's /tmp, which holds its home and "
+                     "working folder; also the largest file it may write.").tag(config=True)
+    open_files_limit = Int(limits.Limits.open_files, help="Open files per sandboxed process.").tag(config=True)
+
+    def limits(self) -> limits.Limits:
+        return limits.Limits(self.memory_limit, self.process_limit, self.disk_limit, self.open_files_limit)
 
 
 # -- the bwrap command ---------------------------------------------------------------------
@@ -95,7 +110,7 @@ def _installed_course_packages() -> list[str]:
     return hidden
 
 
-def environment(site_dir: Path, home: Path) -> dict[str, str]:
+def environment(site_dir: Path, home: Path = HOME) -> dict[str, str]:
     env = {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
     scripts = str(Path(sys.executable).parent)
     env.update(
@@ -108,12 +123,16 @@ def environment(site_dir: Path, home: Path) -> dict[str, str]:
     return env
 
 
-def bwrap_argv(site_dir: Path, scratch: Path, *, writable: list[Path] = (), workdir: Path | None = None) -> list[str]:
+def bwrap_argv(site_dir: Path, *, disk_bytes: int = limits.Limits.disk_bytes, writable: list[Path] = (),
+               inputs: Path | None = None) -> list[str]:
     """The bubblewrap prefix for a command that runs with `site_dir` (read-only) as its only
-    course files and `scratch` (plus `writable`) as its only writable folders."""
+    course files, in WORKDIR on a private /tmp of `disk_bytes`, where the regular files of
+    `inputs` appear read-only; `writable` folders (the kernel's sockets, a report to
+    collect) are bound at their own paths."""
     # a private /tmp first: a Python environment or site folder under /tmp is mounted over it
     argv = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+            "--proc", "/proc", "--dev", "/dev", "--size", str(disk_bytes), "--tmpfs", "/tmp",
+            "--dir", str(HOME), "--dir", str(WORKDIR)]
     for path in _SYSTEM_DIRS:
         argv += _bind_or_link(path)
     for name in _ETC_FILES:
@@ -123,10 +142,13 @@ def bwrap_argv(site_dir: Path, scratch: Path, *, writable: list[Path] = (), work
     for hidden in _installed_course_packages():
         argv += ["--tmpfs", hidden]
     argv += ["--ro-bind", str(site_dir), str(site_dir)]
-    for folder in [scratch, *writable]:
+    for folder in writable:
         argv += ["--bind", str(folder), str(folder)]
-    argv += ["--chdir", str(workdir or scratch), "--clearenv"]
-    for name, value in environment(site_dir, scratch / "home").items():
+    for path in sorted(inputs.iterdir()) if inputs else []:
+        if path.is_file() and not path.is_symlink():
+            argv += ["--ro-bind", str(path), str(WORKDIR / path.name)]
+    argv += ["--chdir", str(WORKDIR), "--clearenv"]
+    for name, value in environment(site_dir).items():
         argv += ["--setenv", name, value]
     return argv + ["--"]
 
@@ -140,9 +162,7 @@ def check_available() -> None:
             "Install it (Debian/Ubuntu: `sudo apt-get install bubblewrap`), or pass --no-sandbox to grade "
             "without isolation (only for code you trust).")
     with tempfile.TemporaryDirectory(prefix="tito-check-") as folder:
-        scratch = Path(folder)
-        (scratch / "home").mkdir()
-        probe = bwrap_argv(scratch, scratch) + [sys.executable, "-c", "import numpy"]
+        probe = bwrap_argv(Path(folder), writable=[Path(folder)]) + [sys.executable, "-c", "import numpy"]
         result = subprocess.run(probe, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
@@ -237,22 +257,27 @@ class RunResult:
 
 
 def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | None = None,
-        sandboxed: bool = True, collect: str | None = None) -> RunResult:
-    """Run `argv` (e.g. [sys.executable, ...]) in a fresh sandbox whose working folder is a
-    throw-away scratch folder ({scratch} in `argv` names it); with `collect`, also return
-    that file of the scratch folder. With `sandboxed=False` the same command runs directly,
-    with the same environment (for --no-sandbox)."""
+        sandboxed: bool = True, collect: str | None = None, limit: limits.Limits | None = None,
+        step: str = "sandboxed run") -> RunResult:
+    """Run `argv` (e.g. [sys.executable, ...]) in a fresh sandbox with the resource `limit`
+    (the defaults if None); {scratch} in `argv` names a throw-away folder that stays
+    writable, and with `collect`, that file of it is returned too. With `sandboxed=False`
+    the same command runs directly, with the same environment and limits (--no-sandbox).
+    Limits reached are added to tito.limits.EVENTS under `step`."""
     with tempfile.TemporaryDirectory(prefix="tito-run-") as folder:
         scratch = Path(folder)
         (scratch / "home").mkdir()
         argv = [part.replace("{scratch}", str(scratch)) for part in argv]
+        box = limits.open_box(limit or limits.Limits(), step)
         if sandboxed:
             check_available()
-            command, env = bwrap_argv(site_dir, scratch) + argv, None
+            command, env = box.prefix() + bwrap_argv(site_dir, disk_bytes=box.limits.disk_bytes,
+                                                     writable=[scratch]) + argv, None
         else:
-            command, env = argv, environment(site_dir, scratch / "home")
-        with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, cwd=scratch, env=env) as process:
+            command, env = box.prefix() + argv, environment(site_dir, scratch / "home")
+        with contextlib.closing(box), subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                cwd=scratch, env=env) as process:
             _RUNNING.add(process)
             try:
                 out, err = process.communicate(stdin, timeout=timeout)
@@ -270,16 +295,17 @@ def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | No
 
 # -- the kernel ------------------------------------------------------------------------------------
 class SandboxedKernelManager(AsyncKernelManager):
-    """An ipykernel inside the sandbox. nbgrader's Execute (through tito's SandboxedExecute)
-    and tito's own grading start kernels with it."""
+    """An ipykernel inside the sandbox, with its resource limits. nbgrader's Execute (through
+    tito's SandboxedExecute) and tito's own grading start kernels with it."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.settings = TinyTorchSandbox(parent=self)
         self._run_dir = Path(tempfile.mkdtemp(prefix="tito-k"))  # short: ZMQ ipc paths have a length limit
-        self._scratch = self._run_dir / "work"
-        (self._scratch / "home").mkdir(parents=True)
+        self._scratch = self._run_dir / "work"  # the files beside the notebook, shown read-only inside
+        (self._scratch / "home").mkdir(parents=True)  # HOME of an unsandboxed kernel
         self._site: Path | None = None
+        self._box: limits.Box | None = None
         if self.settings.enabled:
             self.transport = "ipc"
             self.ip = str(self._run_dir / "k")
@@ -291,15 +317,16 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._copy_data_files(Path(cwd))
         self._site = self._resolve_site(Path(cwd) if cwd else None)
         kwargs["cwd"] = str(self._scratch)
-        log = open(self._run_dir / "kernel.log", "ab")  # noqa: SIM115 (closed in cleanup_resources)
-        self._log = log
-        kwargs.setdefault("stdout", log)
-        kwargs.setdefault("stderr", log)
+        # the kernel's own output would land on the grader's disk, past every limit
+        kwargs.setdefault("stdout", subprocess.DEVNULL)
+        kwargs.setdefault("stderr", subprocess.DEVNULL)
         kwargs.setdefault("stdin", subprocess.DEVNULL)
         if not self.settings.enabled:
             kwargs["env"] = environment(self._site, self._scratch / "home")
         if self.kernel_spec is not None:
             self.kernel_spec.interrupt_mode = "message"  # signals would stop at the sandbox's init
+        if self._box is None:
+            self._box = limits.open_box(self.settings.limits(), "notebook run")
         return await super()._async_pre_start_kernel(**kwargs)
 
     def _copy_data_files(self, folder: Path) -> None:
@@ -321,10 +348,12 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
         command = super().format_kernel_cmd(extra_arguments)
+        prefix = self._box.prefix() if self._box else []
         if not self.settings.enabled:
-            return command
+            return prefix + command
         check_available()
-        return bwrap_argv(self._site, self._scratch, writable=[self._run_dir]) + command
+        return prefix + bwrap_argv(self._site, disk_bytes=self.settings.disk_limit, writable=[self._run_dir],
+                                   inputs=self._scratch) + command
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         await super()._async_launch_kernel(kernel_cmd, **kw)
@@ -336,15 +365,31 @@ class SandboxedKernelManager(AsyncKernelManager):
         _RUNNING.discard(getattr(self, "_process", None))
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
-            log = getattr(self, "_log", None)
-            if log is not None:
-                log.close()
+            self._close_box()
             shutil.rmtree(self._run_dir, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources
 
-    def kernel_log(self) -> str:
-        try:
-            return (self._run_dir / "kernel.log").read_text(errors="replace")
-        except OSError:
-            return ""
+    def _close_box(self) -> None:
+        """The limits the kernel reached; also what it wrote outside its /tmp (only its
+        socket folder is writable there, and each file is capped by RLIMIT_FSIZE)."""
+        if self._box is None:
+            return
+        self._box.close()
+        written = _bytes_in(self._run_dir, skip={"site"})
+        if written > self.settings.disk_limit:
+            limits.EVENTS.append(limits.LimitEvent(
+                "notebook run", "disk", f"{self._box.limits.named('disk')} reached: "
+                f"{limits.describe_bytes(written)} written into the kernel's socket folder"))
+        self._box = None
+
+
+def _bytes_in(folder: Path, skip: set[str]) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        if path.relative_to(folder).parts[0] in skip:
+            continue
+        with contextlib.suppress(OSError):
+            info = path.lstat()
+            total += info.st_blocks * 512
+    return total

@@ -140,8 +140,12 @@ def test_processes_started_inside_die_with_the_kernel(tmp_path):
     assert _gone(_start_daemon_in_kernel(tmp_path / "site", sandboxed=True)), "a daemon outlived its kernel"
 
 
-def test_without_the_sandbox_the_same_daemon_survives(tmp_path):
-    """The control: what the sandbox prevents really happens without it."""
+def test_without_the_sandbox_the_same_daemon_survives(tmp_path, monkeypatch):
+    """The control: what the sandbox (and the process tree's cgroup) prevents really happens
+    without them."""
+    from tito import limits
+
+    monkeypatch.setattr(limits, "_hierarchy", lambda: "no cgroup for the control")
     (tmp_path / "site" / "tinytorch").mkdir(parents=True)
     marker = _start_daemon_in_kernel(tmp_path / "site", sandboxed=False)
     try:
