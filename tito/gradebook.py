@@ -160,12 +160,12 @@ def _not_recorded(outcome, reason: str) -> None:
 def submission_time(outcome):
     """The submission time to record (naive UTC), or None: a timestamp nbgrader cannot
     parse is that student's flag (the intake's), never an error of the recording."""
-    from nbgrader import utils
+    from tito import intake
 
     if not outcome.timestamp:
         return None
     try:
-        return utils.parse_utc(outcome.timestamp)
+        return intake.parse_utc(outcome.timestamp)
     except Exception:  # noqa: BLE001  (dateutil raises several types)
         from tito.report import FlagKind
 

@@ -14,6 +14,7 @@ files beside the notebook, and by nbgrader's own CLI through `SubmissionIntakeCh
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import stat
@@ -154,10 +155,17 @@ def _read(name: str, folder_fd: int, cap: int) -> bytes:
         os.close(fd)
 
 
+@functools.lru_cache(maxsize=4096)
+def parse_utc(text: str) -> datetime:
+    """nbgrader's utils.parse_utc, remembered: the coordinator reads each timestamp here and
+    records it later, and dateutil's parser is the slowest part of reading a submission."""
+    from nbgrader import utils
+
+    return utils.parse_utc(text)
+
+
 def parse_timestamp(data: bytes) -> Timestamp:
     """timestamp.txt as nbgrader reads it (utils.parse_utc), or the problem."""
-    from nbgrader.utils import parse_utc
-
     try:
         text = data.decode("utf-8").strip()
     except UnicodeDecodeError:
