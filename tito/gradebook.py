@@ -105,6 +105,8 @@ def record(config, module_slug: str, notebook_name: str, outcomes: list) -> floa
                 _store(config, coursedir, module_slug, notebook_name, [outcome])
             except _OutcomeNotStored as failure:
                 _not_recorded(outcome, f"its grades could not be recorded: {failure}")
+                with contextlib.suppress(_OutcomeNotStored):  # a row that says 0, if even that can be stored
+                    _store(config, coursedir, module_slug, notebook_name, [outcome])
     seconds = time.perf_counter() - started
     for outcome in outcomes:
         try:
@@ -155,6 +157,7 @@ def _not_recorded(outcome, reason: str) -> None:
     report.flag(FlagKind.GRADING_ERROR, reason)
     report.cells = [CellResult(c.grade_id, 0.0, c.max_score, "not graded: " + reason) for c in report.cells]
     outcome.autograded = None
+    outcome.timestamp = None
 
 
 def submission_time(outcome):

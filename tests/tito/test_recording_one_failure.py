@@ -50,19 +50,33 @@ def test_one_outcome_that_cannot_be_stored_does_not_stop_the_others(config, monk
     original = gradebook._record_one
 
     def failing(book, assignment, definition, outcome, penalties):
-        if outcome.report.student == "mallory":
+        if outcome.report.student == "mallory" and outcome.report.graded:  # its zero row can be stored
             raise ValueError("cannot store this one")
         return original(book, assignment, definition, outcome, penalties)
 
     monkeypatch.setattr(gradebook, "_record_one", failing)
     outcomes = [_outcome("ada"), _outcome("mallory"), _outcome("bob")]
     gradebook.record(config, MODULE, "layers.ipynb", outcomes)
-    assert set(_recorded(config)) == {"ada", "bob"}
+    assert set(_recorded(config)) == {"ada", "bob", "mallory"}  # mallory's row says 0, for the CSV
     mallory = outcomes[1].report
     assert not mallory.graded and mallory.has(FlagKind.GRADING_ERROR) and "cannot store this one" in mallory.reason
     assert outcomes[0].report.flags == [] and outcomes[2].report.flags == []
     stored = gradebook.stored_report(grading.course.directory(config), MODULE, "mallory")
     assert stored["graded"] is False and "grading_error" in str(stored["flags"])
+
+
+def test_an_outcome_that_cannot_be_stored_at_all_is_still_reported(config, monkeypatch):
+    original = gradebook._record_one
+
+    def failing(book, assignment, definition, outcome, penalties):
+        if outcome.report.student == "mallory":
+            raise ValueError("never")
+        return original(book, assignment, definition, outcome, penalties)
+
+    monkeypatch.setattr(gradebook, "_record_one", failing)
+    outcomes = [_outcome("ada"), _outcome("mallory")]
+    gradebook.record(config, MODULE, "layers.ipynb", outcomes)
+    assert set(_recorded(config)) == {"ada"} and outcomes[1].report.has(FlagKind.GRADING_ERROR)
 
 
 def test_an_unreachable_database_still_stops_the_run(config, monkeypatch):
