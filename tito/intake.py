@@ -134,13 +134,17 @@ def _size(count: int) -> str:
     return f"{count / 1_000_000:.1f} MB ({count} bytes)"
 
 
-def _read(name: str, folder_fd: int, cap: int) -> bytes:
-    """The bytes of regular file `name` in the opened folder, never following a link and
-    never reading more than cap+1 bytes. Raises OSError, or _TooLarge past `cap`."""
+def _read(name: str, folder_fd: int, cap: int, listed: os.stat_result) -> bytes:
+    """The bytes of regular file `name` in the opened folder (the file `listed` saw), never
+    following a link and never reading more than cap+1 bytes. Raises OSError, or _TooLarge
+    past `cap`."""
     fd = os.open(name, _OPEN_FLAGS, dir_fd=folder_fd)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since it was listed
-            raise OSError(errno.EINVAL, "not a regular file any more")
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (listed.st_dev, listed.st_ino):
+            raise OSError(errno.EINVAL, "replaced while it was being read")
+        if opened.st_size > cap:
+            raise _TooLarge
         chunks, total = [], 0
         while total <= cap:
             chunk = os.read(fd, min(1 << 20, cap + 1 - total))
@@ -215,7 +219,7 @@ def _read_folder(folder: Path, folder_fd: int, notebook_name: str, limits: Intak
             why = _over(name, info.st_size, cap, limits)
         else:
             try:
-                data = _read(name, folder_fd, cap)
+                data = _read(name, folder_fd, cap, info)
             except _TooLarge:
                 why = _over(name, cap + 1, cap, limits)
             except OSError as error:

@@ -123,3 +123,31 @@ def test_limits_come_from_the_config():
     config = Config()
     config.SubmissionIntake.max_file_bytes = 123
     assert intake.SubmissionIntake(config=config).limits() == IntakeLimits(123, IntakeLimits.max_submission_bytes)
+
+
+def test_a_file_swapped_for_a_link_after_listing_is_not_followed(folder, tmp_path, monkeypatch):
+    """The race: listed as a regular file, a link when opened (O_NOFOLLOW refuses it)."""
+    (folder / "data.csv").write_bytes(b"mine")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("answers")
+    listing = os.scandir
+
+    def swapping(fd):
+        entries = list(listing(fd))
+        for entry in entries:
+            entry.stat(follow_symlinks=False)  # listed (and stat'ed) as it was
+        (folder / "data.csv").unlink()
+        os.symlink(secret, folder / "data.csv")
+        return _Listing(entries)
+
+    monkeypatch.setattr(intake.os, "scandir", swapping)
+    found = read_submission(folder, NOTEBOOK, LIMITS)
+    assert "data.csv" not in found.files and "cannot be read" in _refused(found)["data.csv"]
+
+
+class _Listing(list):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
