@@ -203,12 +203,17 @@ def read_submission(folder: Path, notebook_name: str, limits: IntakeLimits, top:
 def _read_folder(folder: Path, folder_fd: int, notebook_name: str, limits: IntakeLimits) -> Intake:
     intake = Intake(folder, None, f"no {notebook_name} in the submission")
     with os.scandir(folder_fd) as listing:
-        entries = sorted((entry.name, entry.stat(follow_symlinks=False)) for entry in listing)
+        entries = sorted(listing, key=lambda entry: (entry.name != notebook_name, entry.name))  # notebook first
     budget = limits.max_submission_bytes
-    entries.sort(key=lambda item: item[0] != notebook_name)  # the notebook first: it has the budget first
-    for name, info in entries:
+    for entry in entries:
+        name = entry.name
         if name.endswith(".ipynb") and name != notebook_name:
             intake.other_notebooks.append(name)
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError as error:  # gone since it was listed
+            _refuse(intake, name, f"cannot be read ({error.strerror or error})", notebook_name)
             continue
         cap = MAX_TIMESTAMP_BYTES if name == TIMESTAMP_FILE else min(limits.max_file_bytes, budget)
         why = ""
