@@ -55,7 +55,7 @@ class Refused:
     why: str
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.why})"
+        return f"{self.name}: {self.why}"
 
 
 @dataclass(frozen=True)
