@@ -199,8 +199,9 @@ def nbgrader_course(tmp_path_factory):
     generate(root)
     _plant(root, "honest", solved(root))
     os.symlink("../../../source/03_layers/layers.ipynb", _plant(root, "link_source") / NOTEBOOK)
-    folder = _plant(root, "side_link", _with_cell(solved(root), PRINT_SIDE_FILES.format(names=["hidden.py"])))
-    os.symlink(root / "src/03_layers/03_layers.py", folder / "hidden.py")
+    # not *.py, which nbgrader's CourseDirectory.ignore would leave out anyway
+    folder = _plant(root, "side_link", _with_cell(solved(root), PRINT_SIDE_FILES.format(names=["notes.txt"])))
+    os.symlink(root / "src/03_layers/03_layers.py", folder / "notes.txt")
     result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", MODULE, "--force"], cwd=root,
                             env=course_env(root), capture_output=True, text=True, timeout=900)
     return root, result
@@ -218,5 +219,5 @@ def test_nbgrader_cli_refuses_a_linked_notebook_and_side_file(nbgrader_course):
     assert "BEGIN SOLUTION" not in linked and "class Linear(Layer):\n" not in linked.replace('\\n', '\n')
     side = root / "nbgrader/autograded/side_link" / MODULE
     autograded = (side / NOTEBOOK).read_text()
-    assert "NOFILE hidden.py" in autograded and "# %% nbgrader=" not in autograded
-    assert not (side / "hidden.py").exists()
+    assert "NOFILE notes.txt" in autograded and "# %% nbgrader=" not in autograded
+    assert not (side / "notes.txt").exists()
