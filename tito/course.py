@@ -19,9 +19,11 @@ from tito.paths import Paths
 COURSE_ID = "tinytorch"
 REPORT_FILE = "tito-report.json"  # beside each autograded notebook: the GradeReport as JSON
 
-# nbgrader's autograde steps, with the kernel in the sandbox and the clean-room re-check
-# before the grades are saved (nbgrader_config.py uses these lists, and so does tito).
+# nbgrader's autograde steps, with the submitted folder checked by tito.intake, the kernel in
+# the sandbox and the clean-room re-check before the grades are saved (nbgrader_config.py
+# uses these lists, and so does tito).
 AUTOGRADE_PREPROCESSORS = [
+    "tito.preprocessors.SubmissionIntakeCheck",
     "tito.preprocessors.SandboxedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",

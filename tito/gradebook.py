@@ -92,11 +92,43 @@ def check(db_url: str) -> None:
 
 def record(config, module_slug: str, notebook_name: str, outcomes: list) -> float:
     """Store `outcomes` (tito.grading.Outcome) in the gradebook in one transaction and
-    write their autograded folders; returns the seconds the database writes took."""
-    from nbgrader.api import MissingEntry
-
+    write their autograded folders; returns the seconds the database writes took. An
+    outcome that cannot be stored (not a database that cannot be reached: that stops the
+    run) becomes its student's GRADING_ERROR, and the others are stored one by one."""
     coursedir = course.directory(config)
     started = time.perf_counter()
+    try:
+        _store(config, coursedir, module_slug, notebook_name, outcomes)
+    except _OutcomeNotStored:
+        for outcome in outcomes:
+            try:
+                _store(config, coursedir, module_slug, notebook_name, [outcome])
+            except _OutcomeNotStored as failure:
+                _not_recorded(outcome, f"its grades could not be recorded: {failure}")
+                with contextlib.suppress(_OutcomeNotStored):  # a row that says 0, if even that can be stored
+                    _store(config, coursedir, module_slug, notebook_name, [outcome])
+    seconds = time.perf_counter() - started
+    for outcome in outcomes:
+        try:
+            write_autograded(coursedir, module_slug, notebook_name, outcome)
+        except OSError as error:
+            _not_recorded(outcome, f"its autograded folder could not be written: {error.strerror or error}")
+    return seconds
+
+
+class _OutcomeNotStored(Exception):
+    """One outcome could not be stored in the gradebook (its message says why)."""
+
+
+def _unreachable(error: Exception) -> bool:
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+
+    return isinstance(error, (OperationalError, InterfaceError, DisconnectionError, TitoError))
+
+
+def _store(config, coursedir, module_slug: str, notebook_name: str, outcomes: list) -> None:
+    from nbgrader.api import MissingEntry
+
     with opened(coursedir.db_url) as gradebook:
         try:
             assignment = gradebook.find_assignment(module_slug)
@@ -106,12 +138,45 @@ def record(config, module_slug: str, notebook_name: str, outcomes: list) -> floa
         definition = next(n for n in assignment.notebooks if n.name == Path(notebook_name).stem)
         penalties = _late_penalty_plugin(config)
         for outcome in outcomes:
-            _record_one(gradebook, assignment, definition, outcome, penalties)
+            try:
+                _record_one(gradebook, assignment, definition, outcome, penalties)
+            except Exception as error:
+                if _unreachable(error):
+                    raise
+                gradebook.db.rollback()
+                raise _OutcomeNotStored(f"{type(error).__name__}: {str(error).splitlines()[0][:200]}") from error
         gradebook.db.commit()
-    seconds = time.perf_counter() - started
-    for outcome in outcomes:
-        write_autograded(coursedir, module_slug, notebook_name, outcome)
-    return seconds
+
+
+def _not_recorded(outcome, reason: str) -> None:
+    """The outcome of a submission whose grades could not be stored: 0, and why."""
+    from tito.report import CellResult, FlagKind
+
+    report = outcome.report
+    report.graded = False
+    report.flag(FlagKind.GRADING_ERROR, reason)
+    report.cells = [CellResult(c.grade_id, 0.0, c.max_score, "not graded: " + reason) for c in report.cells]
+    outcome.autograded = None
+    outcome.timestamp = None
+
+
+def submission_time(outcome):
+    """The submission time to record (naive UTC), or None: a timestamp nbgrader cannot
+    parse is that student's flag (the intake's), never an error of the recording."""
+    from tito import intake
+
+    if not outcome.timestamp:
+        return None
+    try:
+        return intake.parse_utc(outcome.timestamp)
+    except Exception:  # noqa: BLE001  (dateutil raises several types)
+        from tito.report import FlagKind
+
+        if not outcome.report.has(FlagKind.BAD_TIMESTAMP):
+            outcome.report.flag(FlagKind.BAD_TIMESTAMP, f"timestamp {outcome.timestamp[:40]!r} is not a time: "
+                                "recorded with no submission time")
+        outcome.timestamp = None
+        return None
 
 
 def _late_penalty_plugin(config):
@@ -146,7 +211,7 @@ def _record_one(gradebook, assignment, definition, outcome, penalties) -> None:
                     Grade(cell=cell, notebook=submitted)
             db.add(submission)
         db.flush()
-    submission.timestamp = utils.parse_utc(outcome.timestamp) if outcome.timestamp else None
+    submission.timestamp = submission_time(outcome)
     notebook = next(n for n in submission.notebooks if n.notebook_id == definition.id)
     grades = {grade.cell.name: grade for grade in notebook.grades}
     comments = {comment.cell.name: comment for comment in notebook.comments}

@@ -29,11 +29,12 @@ from tito.errors import TitoError
 from tito.fileops import file_lock
 from tito.paths import Paths
 from tito.registry import Module, discover
-from tito.report import CellResult, FlagKind, GradeReport
+from tito.report import CellResult, Flag, FlagKind, GradeReport
 
 TIMEOUT_ERRORS = {"CellTimeoutError", "KeyboardInterrupt"}
 _LINE = re.compile(r"line (\d+)")
 _TEST_PREFIX = re.compile(r"^test_\w+: ")  # the inline one-liner names the test; the table names the cell
+SCRATCH_STUDENT = "student"  # the student id inside a scratch course
 
 
 # -- what a worker needs -------------------------------------------------------------------------
@@ -79,6 +80,8 @@ class Submission:
     timestamp: str | None = None
     found: list[str] = field(default_factory=list)  # other notebooks in the folder
     files: dict[str, bytes] = field(default_factory=dict)  # other files beside the notebook
+    flags: list[Flag] = field(default_factory=list)  # what reading it found (tito.intake): refused files...
+    refusal: Flag | None = None  # why the notebook itself was not read (it is then None)
 
 
 @dataclass
@@ -215,22 +218,24 @@ def _grade_in(root: Path, site: Path, setup: Setup, submission: Submission) -> O
     from nbgrader.converters import Autograde
 
     config = _config(setup, root, site)
-    coursedir = course.directory(config, assignment_id=setup.module, student_id=submission.student)
+    # nbgrader globs and strips the student id: the scratch course uses a plain one
+    coursedir = course.directory(config, assignment_id=setup.module, student_id=SCRATCH_STUDENT)
     release = nbformat.read(course.path(coursedir, coursedir.release_directory, ".", setup.module, setup.notebook),
                             as_version=4)
     report = GradeReport(submission.student, setup.module, sandboxed=setup.sandboxed)
     if not setup.sandboxed:
         report.flag(FlagKind.UNSANDBOXED, "graded with --no-sandbox: student code ran without isolation")
+    report.flags.extend(submission.flags)
     limits.EVENTS.clear()  # the limits reached by this submission's runs, from here on
     _flag_missing_limits(report)
     submitted, problem = _read_submission(submission, setup.notebook)
     if submitted is None:
         report.graded = False
-        report.flag(FlagKind.UNREADABLE, problem)
+        report.flags.append(submission.refusal or Flag(FlagKind.UNREADABLE, problem))
         report.cells = [CellResult(c.grade_id, 0.0, c.max_score, "not graded: " + problem) for c in _graded(release)]
         return Outcome(report, None, submission.timestamp)
 
-    folder = course.path(coursedir, coursedir.submitted_directory, submission.student, setup.module)
+    folder = course.path(coursedir, coursedir.submitted_directory, SCRATCH_STUDENT, setup.module)
     folder.mkdir(parents=True, exist_ok=True)
     _write_files(submission.files, folder)
     (folder / setup.notebook).write_bytes(submission.notebook)
@@ -240,7 +245,7 @@ def _grade_in(root: Path, site: Path, setup: Setup, submission: Submission) -> O
     app = Autograde(coursedir=coursedir, config=config)
     app.force = True
     result = course.run_converter(app)
-    autograded_path = course.path(coursedir, coursedir.autograded_directory, submission.student, setup.module,
+    autograded_path = course.path(coursedir, coursedir.autograded_directory, SCRATCH_STUDENT, setup.module,
                                   setup.notebook)
     autograded = nbformat.read(autograded_path, as_version=4) if autograded_path.is_file() else None
     if not result["success"] or autograded is None:
@@ -275,6 +280,8 @@ def _flag_limits_reached(report: GradeReport, setup: Setup, skip_kernel_memory: 
 
 
 def _read_submission(submission: Submission, notebook_name: str) -> tuple[NotebookNode | None, str]:
+    if submission.refusal is not None:
+        return None, submission.refusal.message
     if submission.notebook is None:
         found = f" (found {', '.join(submission.found)})" if submission.found else ""
         return None, f"no {notebook_name} in the submission{found}"
@@ -296,6 +303,28 @@ def _failure(result: dict, setup: Setup) -> tuple[FlagKind, str]:
                                       "of memory): nothing could be graded")
     last = (text.strip().splitlines() or ["unknown error"])[-1][:200]
     return FlagKind.UNREADABLE, f"nbgrader could not grade it: {last}"
+
+
+def grade_or_flag(setup: Setup, submission: Submission) -> Outcome:
+    """`grade`, where an unexpected error is this submission's GRADING_ERROR (score 0), never
+    the batch's: what the coordinator and its workers run."""
+    try:
+        return grade(setup, submission)
+    except Exception as error:  # noqa: BLE001  (any error of one submission: reported, the batch goes on)
+        return failed_outcome(setup, submission, f"grading failed: {type(error).__name__}: {_first_line(error)}")
+
+
+def failed_outcome(setup: Setup, submission: Submission, reason: str) -> Outcome:
+    """An ungraded outcome (every graded cell 0) with a GRADING_ERROR flag saying `reason`."""
+    report = GradeReport(submission.student, setup.module, sandboxed=setup.sandboxed, graded=False)
+    report.flags.extend(submission.flags)
+    report.flag(FlagKind.GRADING_ERROR, reason)
+    try:
+        release = nbformat.reads(setup.template[f"release/{setup.module}/{setup.notebook}"].decode(), as_version=4)
+        report.cells = [CellResult(c.grade_id, 0.0, c.max_score, "not graded: " + reason) for c in _graded(release)]
+    except Exception:  # noqa: BLE001  (no release to list the cells from: the report says why all the same)
+        pass
+    return Outcome(report, None, None)
 
 
 # -- the report -------------------------------------------------------------------------------------

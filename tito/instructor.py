@@ -17,12 +17,12 @@ from pathlib import Path
 
 import nbformat
 
-from tito import course, csvsafe, distributed, gradebook, grading, notebooks
+from tito import course, csvsafe, distributed, gradebook, grading, intake, notebooks
 from tito.errors import TitoError
 from tito.fileops import atomic_write_text, file_lock
 from tito.paths import Paths
 from tito.registry import Module
-from tito.report import GradeReport
+from tito.report import Flag, FlagKind, GradeReport
 
 BATCH = 20  # outcomes written to the gradebook per transaction
 
@@ -99,17 +99,34 @@ class AutogradeResult:
     failures: int = 0
 
 
-def read_submission(coursedir, module: Module, student: str) -> grading.Submission:
-    """A student's submission as bytes (read only; submitted/ is never written)."""
+def read_submission(coursedir, module: Module, student: str,
+                    limits: intake.IntakeLimits = intake.IntakeLimits()) -> grading.Submission:
+    """A student's submission, read through tito.intake (read only; submitted/ is never
+    written): what it refused and why, a bad timestamp and an odd id become flags."""
+    top = Path(coursedir.root) / coursedir.submitted_directory
     folder = course.path(coursedir, coursedir.submitted_directory, student, module.slug)
-    notebook = folder / module.notebook_name
-    timestamp = folder / "timestamp.txt"
-    files = {p.name: p.read_bytes() for p in folder.iterdir()
-             if p.is_file() and p.suffix != ".ipynb" and p.name != "timestamp.txt"}
-    return grading.Submission(
-        student, notebook.read_bytes() if notebook.is_file() else None,
-        timestamp.read_text(encoding="utf-8").strip() if timestamp.is_file() else None,
-        sorted(p.name for p in folder.glob("*.ipynb")), files)
+    found = intake.read_submission(folder, module.notebook_name, limits, top=top)
+    flags = []
+    odd = intake.odd_student_id(student)
+    if odd:
+        flags.append(Flag(FlagKind.ODD_STUDENT_ID, odd + ": check it where the id is used (CSV, LMS)"))
+    if found.refused:
+        flags.append(Flag(FlagKind.REFUSED_FILE, "left out of grading: " + "; ".join(map(str, found.refused))))
+    refusal = Flag(FlagKind.REFUSED_FILE, found.notebook_problem) if found.notebook_refused else None
+    if found.timestamp.problem and not found.notebook_refused:
+        flags.append(Flag(FlagKind.BAD_TIMESTAMP, found.timestamp.problem + ": graded with no submission time "
+                          "(so not late)"))
+    return grading.Submission(student, found.notebook, found.timestamp.text, found.other_notebooks, found.files,
+                              flags, refusal)
+
+
+def _read_or_flag(coursedir, module: Module, student: str, limits: intake.IntakeLimits) -> grading.Submission:
+    """read_submission, where an unexpected error is this student's GRADING_ERROR (never the batch's)."""
+    try:
+        return read_submission(coursedir, module, student, limits)
+    except Exception as error:  # noqa: BLE001  (one submission's problem: reported, the batch goes on)
+        return grading.Submission(student, None, refusal=Flag(
+            FlagKind.GRADING_ERROR, f"the submission could not be read: {type(error).__name__}: {error}"[:300]))
 
 
 def select_students(coursedir, module: Module, wanted: list[str] | None) -> list[str]:
@@ -149,9 +166,10 @@ def autograde(paths: Paths, module: Module, students: list[str] | None = None, *
         source = nbformat.read(course.path(coursedir, coursedir.source_directory, ".", module.slug,
                                            module.notebook_name), as_version=4)
         setup = grading.make_setup(paths, module, source, include_completed=False, sandboxed=sandboxed)
-        submissions = [read_submission(coursedir, module, student) for student in chosen]
+        limits = intake.SubmissionIntake(config=config).limits()
+        submissions = [_read_or_flag(coursedir, module, student, limits) for student in chosen]
         pending: list[grading.Outcome] = []
-        for _, outcome in distributed.run(grading.grade, setup, submissions, jobs=jobs or default_jobs(),
+        for _, outcome in distributed.run(grading.grade_or_flag, setup, submissions, jobs=jobs or default_jobs(),
                                           scheduler=scheduler, key=lambda s: s.student):
             pending.append(outcome)
             result.reports.append(outcome.report)

@@ -124,3 +124,59 @@ class HideHiddenTests(NbGraderPreprocessor):
 
         cell.source, cell.outputs = redact_hidden_tests(cell.source, cell.get("outputs", []))
         return cell, resources
+
+
+class SubmissionIntakeCheck(NbGraderPreprocessor):
+    """First autograde step of nbgrader's own CLI: nbgrader has already read the submitted
+    notebook and copied the files beside it into autograded/, following links. Check the
+    submitted folder through tito.intake: a notebook that is not a regular file is graded
+    as if empty (its solution cells raise, extra code cells are dropped: every test
+    scores 0), and the copies of refused files are removed before any kernel starts."""
+
+    stub = "raise NotImplementedError('not graded: the submitted notebook was refused (not a regular file)')"
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        from nbgrader.coursedir import CourseDirectory
+
+        from tito import intake
+
+        names = resources.get("nbgrader", {})
+        if not names.get("student") or not names.get("assignment"):
+            return nb, resources
+        coursedir = CourseDirectory(config=self.config)
+        submitted = Path(coursedir.format_path(coursedir.submitted_directory, names["student"], names["assignment"]))
+        autograded = Path(coursedir.format_path(coursedir.autograded_directory, names["student"],
+                                                names["assignment"]))
+        limits = intake.SubmissionIntake(parent=self).limits()
+        found = intake.read_submission(submitted, names["notebook"] + ".ipynb", limits,
+                                       top=Path(coursedir.root) / coursedir.submitted_directory)
+        for entry in found.refused:
+            self.log.warning("Refused %s of %s: %s (removed from %s)", entry.name, names["student"], entry.why,
+                             autograded)
+            _remove_copy(autograded, entry.name)
+        if found.notebook_refused:
+            self.log.warning("Not grading %s's notebook: %s", names["student"], found.notebook_problem)
+            self._empty(nb)
+            nb.metadata.setdefault("tito", {})["intake"] = {"refused": found.notebook_problem}
+        return nb, resources
+
+    def _empty(self, nb: NotebookNode) -> None:
+        kept = []
+        for cell in nb.cells:
+            if utils.is_solution(cell):
+                cell.source = self.stub if cell.cell_type == "code" else ""
+            elif cell.cell_type == "code" and not utils.is_grade(cell) and not utils.is_locked(cell):
+                continue
+            kept.append(cell)
+        nb.cells = kept
+
+
+def _remove_copy(folder: Path, name: str) -> None:
+    """nbgrader's copy of a refused file in autograded/ (a file or a whole subfolder)."""
+    import shutil
+
+    target = folder / name
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target, ignore_errors=True)
+    elif target.exists() or target.is_symlink():
+        target.unlink(missing_ok=True)

@@ -330,12 +330,18 @@ class SandboxedKernelManager(AsyncKernelManager):
         return await super()._async_pre_start_kernel(**kwargs)
 
     def _copy_data_files(self, folder: Path) -> None:
-        """Files that sit beside the notebook (data an assignment ships), not notebooks."""
-        if not folder.is_dir():
-            return
-        for path in folder.iterdir():
-            if path.is_file() and path.suffix != ".ipynb" and path.name != "timestamp.txt":
-                shutil.copy2(path, self._scratch / path.name)
+        """Files that sit beside the notebook (data an assignment ships), not notebooks:
+        only what tito.intake accepts (regular files under the caps, never a link), and
+        under nbgrader's own CLI, whose Autograde copied submitted/ into autograded/
+        following links, nothing the intake refused in the student's submitted folder."""
+        from tito import intake
+
+        limits = intake.SubmissionIntake(parent=self).limits()
+        found = intake.read_submission(folder, "", limits)
+        refused = intake.refused_in_submitted(self.config, folder, limits)
+        for name, data in found.files.items():
+            if name not in refused:
+                (self._scratch / name).write_bytes(data)
 
     def _resolve_site(self, cwd: Path | None) -> Path:
         if self.settings.site:
