@@ -17,9 +17,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tito.errors import TitoError
+
+if TYPE_CHECKING:
+    from distributed.security import Security
 
 PARALLEL_THRESHOLD = 4  # batches at least this large use several local processes
 LOCAL_RETRIES = 1
@@ -88,27 +91,22 @@ class Cluster:
     @property
     def is_open(self) -> bool:
         """True for a plain tcp:// scheduler (no authentication, no encryption)."""
-        return _scheme(self.address) == "tcp"
+        return _parse(self.address)[0] == "tcp"
 
 
-def _scheme(address: str) -> str:
-    from distributed.comm.addressing import parse_address
-
-    try:
-        return parse_address(address)[0]
-    except ValueError as error:
-        raise TitoError(f"Not a Dask scheduler address: {address!r} ({error}).",
-                        "Give it as tls://HOST:PORT, e.g. --scheduler tls://scheduler.example.org:8786.") from None
-
-
-def _is_loopback(address: str) -> bool:
+def _parse(address: str) -> tuple[str, str]:
+    """(scheme, host) of a Dask address, by Dask's own parser (no scheme means tcp://)."""
     from distributed.comm.addressing import parse_address, parse_host_port
 
     try:
-        host, _ = parse_host_port(parse_address(address)[1])
+        scheme, location = parse_address(address)
+        return scheme, parse_host_port(location)[0] if scheme in ("tcp", "tls") else location
     except ValueError as error:
         raise TitoError(f"Not a Dask scheduler address: {address!r} ({error}).",
                         "Give it as tls://HOST:PORT, e.g. --scheduler tls://scheduler.example.org:8786.") from None
+
+
+def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -119,7 +117,7 @@ def _is_loopback(address: str) -> bool:
 
 def check_address(cluster: Cluster) -> None:
     """Refuse, without connecting, an address that would grade on an open cluster by accident."""
-    scheme = _scheme(cluster.address)
+    scheme, host = _parse(cluster.address)
     if scheme not in ("tls", "tcp"):
         raise TitoError(f"tito grades on a Dask scheduler at a tls:// address, not {scheme}://.",
                         "Start the scheduler and workers with --tls-ca-file/--tls-cert/--tls-key and give "
@@ -129,7 +127,7 @@ def check_address(cluster: Cluster) -> None:
     if scheme == "tcp" and given:
         raise TitoError(f"{', '.join(given)} given, but {cluster.address} is a plain tcp:// address.",
                         "Give the scheduler's tls:// address.")
-    if scheme == "tcp" and not cluster.insecure and not _is_loopback(cluster.address):
+    if scheme == "tcp" and not cluster.insecure and not _is_loopback(host):
         raise TitoError(f"Refusing the open Dask scheduler {cluster.address}: tcp:// has no authentication, so "
                         "anyone who can reach it can read the hidden tests and run code on this host.",
                         "Use mutual TLS: start the scheduler and workers with --tls-ca-file/--tls-cert/--tls-key, "
@@ -137,7 +135,7 @@ def check_address(cluster: Cluster) -> None:
                         "'Grading a large course'). To grade on an open cluster anyway: --insecure-cluster.")
 
 
-def security(cluster: Cluster):
+def security(cluster: Cluster) -> Security | None:
     """The client's `distributed.Security` for a tls:// scheduler (None for tcp://), with its
     certificates loaded: a missing or unreadable file is an error here, before any client."""
     from distributed.security import Security
