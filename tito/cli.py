@@ -273,6 +273,7 @@ def cmd_nbgrader_autograde(args) -> int:
     paths = _paths()
     module = _module(paths, args.module)
     sandboxed = _warn_unsandboxed(args)
+    cluster = _cluster(args)
     started = time.perf_counter()
     columns = [TextColumn("autograding {task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                TextColumn("[red]{task.fields[failed]} below full marks"), TimeElapsedColumn()]
@@ -287,7 +288,7 @@ def cmd_nbgrader_autograde(args) -> int:
 
         if args.student:
             bar.update(task, total=len(args.student))
-        result = instructor.autograde(paths, module, args.student, jobs=args.jobs, scheduler=args.scheduler,
+        result = instructor.autograde(paths, module, args.student, jobs=args.jobs, scheduler=cluster,
                                       sandboxed=sandboxed, progress=progress, waiting=waiting)
     elapsed = time.perf_counter() - started
     reports = result.reports
@@ -306,8 +307,9 @@ def cmd_nbgrader_feedback(args) -> int:
 
     paths = _paths()
     module = _module(paths, args.module)
+    cluster = _cluster(args)
     with ui.status(f"Writing feedback for {module.slug}…"):
-        pages = instructor.feedback(paths, module, args.student, jobs=args.jobs, scheduler=args.scheduler)
+        pages = instructor.feedback(paths, module, args.student, jobs=args.jobs, scheduler=cluster)
     for page in pages:
         ui.say(f"feedback: {_relative(paths, page)}")
     ui.say((f"{len(pages)} feedback page(s) written.", "green"))
@@ -394,6 +396,31 @@ def _student_commands(groups, instructor: bool) -> None:
     reset.set_defaults(func=cmd_module_reset)
 
 
+def _cluster_options(parser, help: str) -> None:
+    parser.add_argument("--scheduler", metavar="ADDRESS", help=help)
+    parser.add_argument("--tls-ca-file", metavar="PEM", help="the cluster's CA certificate (default: Dask's config)")
+    parser.add_argument("--tls-cert", metavar="PEM", help="this client's certificate (default: Dask's config)")
+    parser.add_argument("--tls-key", metavar="PEM", help="this client's private key (default: Dask's config)")
+    parser.add_argument("--insecure-cluster", action="store_true",
+                        help="allow a plain tcp:// scheduler on another host (no authentication; reports are flagged)")
+
+
+def _cluster(args):
+    """The Dask cluster of --scheduler and its TLS options (None: grade on this machine)."""
+    from tito import distributed, ui
+
+    if not args.scheduler:
+        return None
+    cluster = distributed.Cluster(args.scheduler, args.tls_ca_file, args.tls_cert, args.tls_key,
+                                  insecure=args.insecure_cluster)
+    distributed.check_address(cluster)
+    distributed.security(cluster)  # certificates that cannot be loaded: an error now, before any grading
+    if cluster.insecure and cluster.is_open:
+        ui.warning(f"--insecure-cluster: {cluster.address} is an open Dask scheduler (tcp://, no TLS). Anyone who "
+                   "can reach it can read the hidden tests and run code on this host. Every report records this.")
+    return cluster
+
+
 def _instructor_commands(groups) -> None:
     src = groups.add_parser("src", help="build commands").add_subparsers(dest="command", required=True)
     export = src.add_parser("export", help="regenerate tinytorch/core/*.py from src/")
@@ -416,7 +443,7 @@ def _instructor_commands(groups) -> None:
     autograde.add_argument("module")
     autograde.add_argument("--student", nargs="+", metavar="ID", help="grade only these students")
     autograde.add_argument("--jobs", type=_positive_int, help="local worker processes (default: one per core)")
-    autograde.add_argument("--scheduler", metavar="ADDRESS", help="grade on a Dask cluster (tcp://host:8786)")
+    _cluster_options(autograde, "grade on a Dask cluster with mutual TLS (tls://host:8786)")
     autograde.add_argument("--json", metavar="FILE", help="also write every report (cells, reasons, flags) as JSON")
     _no_sandbox(autograde)
     autograde.set_defaults(func=cmd_nbgrader_autograde)
@@ -424,7 +451,7 @@ def _instructor_commands(groups) -> None:
     feedback.add_argument("module")
     feedback.add_argument("--student", nargs="+", metavar="ID", help="only these students")
     feedback.add_argument("--jobs", type=_positive_int, help="local worker processes (default: one per core)")
-    feedback.add_argument("--scheduler", metavar="ADDRESS", help="render on a Dask cluster")
+    _cluster_options(feedback, "render on a Dask cluster with mutual TLS (tls://host:8786)")
     feedback.set_defaults(func=cmd_nbgrader_feedback)
     csv = nbgrader.add_parser("export", help="write the grades CSV (with reasons and flags)")
     csv.add_argument("--to", default="grades.csv", metavar="FILE.csv")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,7 +145,7 @@ def select_students(coursedir, module: Module, wanted: list[str] | None) -> list
 
 
 def autograde(paths: Paths, module: Module, students: list[str] | None = None, *, jobs: int | None = None,
-              scheduler: str | None = None, sandboxed: bool = True,
+              scheduler: str | distributed.Cluster | None = None, sandboxed: bool = True,
               progress: Callable[[GradeReport], None] | None = None,
               waiting: Callable[[str], None] | None = None) -> AutogradeResult:
     """Grade submissions of `module` and record them. One run per course and module at a
@@ -169,8 +169,9 @@ def autograde(paths: Paths, module: Module, students: list[str] | None = None, *
         limits = intake.SubmissionIntake(config=config).limits()
         submissions = [_read_or_flag(coursedir, module, student, limits) for student in chosen]
         pending: list[grading.Outcome] = []
-        for _, outcome in distributed.run(grading.grade_or_flag, setup, submissions, jobs=jobs or default_jobs(),
-                                          scheduler=scheduler, key=lambda s: s.student):
+        for _, outcome in _flag_open_cluster(scheduler, distributed.run(
+                grading.grade_or_flag, setup, submissions, jobs=jobs or default_jobs(), scheduler=scheduler,
+                key=lambda s: s.student)):
             pending.append(outcome)
             result.reports.append(outcome.report)
             result.failures += not outcome.report.full_marks
@@ -184,6 +185,16 @@ def autograde(paths: Paths, module: Module, students: list[str] | None = None, *
     order = {student: index for index, student in enumerate(chosen)}
     result.reports.sort(key=lambda report: order[report.student])
     return result
+
+
+def _flag_open_cluster(scheduler, results: Iterator) -> Iterator:
+    """The coordinator marks every outcome graded through --insecure-cluster (scores unchanged)."""
+    open_cluster = isinstance(scheduler, distributed.Cluster) and scheduler.insecure and scheduler.is_open
+    for item, outcome in results:
+        if open_cluster:
+            outcome.report.flag(FlagKind.INSECURE_CLUSTER, f"graded on the open Dask cluster {scheduler.address} "
+                                "(tcp://, no TLS: --insecure-cluster)")
+        yield item, outcome
 
 
 def _lock_owner(lock: Path) -> str:
@@ -243,7 +254,7 @@ def _feedback_jobs(coursedir, module: Module, students: list[str]) -> list:
 
 
 def feedback(paths: Paths, module: Module, students: list[str] | None = None, *, jobs: int | None = None,
-             scheduler: str | None = None) -> list[Path]:
+             scheduler: str | distributed.Cluster | None = None) -> list[Path]:
     """A feedback page for every autograded submission, ungradable ones included (a page
     saying why). Pages are rendered by workers and written here, atomically."""
     from tito import feedback as pages
