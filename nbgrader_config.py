@@ -42,6 +42,12 @@ _timeout = int(os.environ.get("TINYTORCH_CELL_TIMEOUT", "60"))
 c.ExecutePreprocessor.timeout = _timeout
 c.Execute.timeout = _timeout
 
+# One submission may take at most this long in all (seconds: notebook run and clean room,
+# however its code treats signals and timers); past it, its kernel and sandboxed programs
+# are killed, the report gets a timeout flag and the cells not graded score 0.
+# TINYTORCH_SUBMISSION_TIMEOUT overrides it.
+c.GradingLimits.submission_timeout = float(os.environ.get("TINYTORCH_SUBMISSION_TIMEOUT", "600"))
+
 # Graded cells that a student deleted are put back from the gradebook and graded.
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.create_student = True

@@ -7,8 +7,11 @@ Protocol: the job arrives as JSON on stdin (read completely, then closed, before
 student code runs). The exported cells are executed one by one into the module object
 `tinytorch.<target>` (a cell that does not compile or raises is recorded and skipped,
 like a notebook cell), then each graded test runs in its own namespace built from that
-module, the trusted import header and a snapshot of the builtins. The report is printed
-as one line, prefixed by the job's nonce, after the last test.
+module, the trusted import header and a snapshot of the builtins. Before each step (the
+earlier modules' import, an exported cell, a test) a progress line, prefixed by the job's
+nonce and " step ", names the step and carries the results so far: the host kills the
+run when a step outlives its deadline, whatever student code did to this process's
+timers. The report is printed as one line, prefixed by the nonce, after the last test.
 
 Student code runs in this process, so the runner guards what it can: an audit hook
 (PEP 578) refuses frame access, tracing, gc introspection, ctypes, new processes and
@@ -165,6 +168,11 @@ def _alarm(signum, frame):
     raise TestTimeout()
 
 
+def _announce(out, nonce, step, report):
+    """The progress line the host's deadline watches (the nonce keeps student code from forging one)."""
+    os.write(out, (nonce + " step " + json.dumps({"step": step, "report": report}) + "\n").encode())
+
+
 def main():
     import signal
 
@@ -193,6 +201,7 @@ def main():
     if guarded:
         _lock_signals()
         _install_guard(state)
+    _announce(out, nonce, {"kind": "start-up"}, {"export_errors": [], "tests": {}, "tampering": []})
     for name in job.get("prerequisites", []):  # earlier modules: imported guarded, then kept as they are
         try:
             __import__(name)
@@ -220,6 +229,7 @@ def main():
             report["export_errors"].append({"cell": cell["id"], "kind": "syntax",
                                             "reason": f"SyntaxError: {error.msg} (line {error.lineno})"})
             continue
+        _announce(out, nonce, {"kind": "exported cell", "name": cell["id"]}, report)
         signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             exec(code, module.__dict__)
@@ -233,6 +243,7 @@ def main():
     prerequisites = [sys.modules[name] for name in job.get("prerequisites", [])]
     for test in job["tests"]:
         namespace = _test_namespace(module, prerequisites, trusted_builtins)
+        _announce(out, nonce, {"kind": "test", "name": test["grade_id"]}, report)
         started = time.perf_counter()
         passed, reason = False, ""
         signal.setitimer(signal.ITIMER_REAL, timeout)

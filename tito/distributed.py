@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import multiprocessing
+import multiprocessing.util
 import os
 import ssl
 import uuid
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tito.errors import TitoError
@@ -31,23 +33,33 @@ LOCAL_RETRIES = 1
 def run(function: Callable, shared: Any, items: list, *, jobs: int = 1, scheduler: str | Cluster | None = None,
         key: Callable[[Any], str] = str) -> Iterator[tuple[Any, Any]]:
     """Yield (item, function(shared, item)) for every item, in completion order."""
-    if scheduler:
+    if scheduler:  # each Dask task makes (and removes) its folders under its worker's local directory
         yield from _dask(function, shared, items, scheduler, key)
-    elif jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
-        yield from _processes(function, shared, items, jobs)
-    else:
-        for item in items:
-            yield item, function(shared, item)
+        return
+    from tito.grading import run_folder
+
+    parallel = jobs > 1 and len(items) >= PARALLEL_THRESHOLD
+    if parallel:  # multiprocessing's own folder (the forkserver's socket) must outlive the run folder
+        multiprocessing.util.get_temp_dir()
+    with run_folder() as folder:  # removed at the end, even after a killed worker or Ctrl-C
+        if parallel:
+            yield from _processes(function, shared, items, jobs, folder)
+        else:
+            for item in items:
+                yield item, function(shared, item)
 
 
-def _processes(function: Callable, shared: Any, items: list, jobs: int) -> Iterator[tuple[Any, Any]]:
+def _processes(function: Callable, shared: Any, items: list, jobs: int, folder: Path) -> Iterator[tuple[Any, Any]]:
+    from tito.grading import use_run_folder
+
     pending, attempts = list(items), {id(item): 0 for item in items}
     context = multiprocessing.get_context("forkserver")
     # Workers fork from a server that has already imported the grading stack (~2 s a process).
     context.set_forkserver_preload(["tito.grading", "tito.feedback", "tito.preprocessors", "nbgrader.converters",
                                     "nbconvert.exporters"])
     while pending:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=use_run_folder,
+                                 initargs=(str(folder),)) as pool:
             futures = {pool.submit(function, shared, item): item for item in pending}
             pending = []
             try:

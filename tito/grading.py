@@ -12,19 +12,25 @@ grades there is the coordinator's job (`tito.gradebook`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
+import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+from traitlets import Float
+from traitlets.config import Config, Configurable
 
-from tito import course, export, limits, notebooks, sandbox, scan
+from tito import cleanroom, course, export, limits, notebooks, sandbox, scan
 from tito.errors import TitoError
 from tito.fileops import file_lock
 from tito.paths import Paths
@@ -35,6 +41,15 @@ TIMEOUT_ERRORS = {"CellTimeoutError", "KeyboardInterrupt"}
 _LINE = re.compile(r"line (\d+)")
 _TEST_PREFIX = re.compile(r"^test_\w+: ")  # the inline one-liner names the test; the table names the cell
 SCRATCH_STUDENT = "student"  # the student id inside a scratch course
+
+
+class GradingLimits(Configurable):
+    """Limits of one submission's grading, read from nbgrader_config.py (the per-cell limit
+    is nbgrader's own c.Execute.timeout)."""
+
+    submission_timeout = Float(600.0, help="Seconds one submission may take in all (notebook run and clean room); "
+                                           "past them its kernel and sandboxed programs are killed and the cells "
+                                           "not graded score 0.").tag(config=True)
 
 
 # -- what a worker needs -------------------------------------------------------------------------
@@ -66,9 +81,11 @@ class Setup:
     @property
     def limits(self) -> limits.Limits:
         """The resource limits of each sandboxed process tree, from nbgrader_config.py."""
-        from traitlets.config import Config
-
         return sandbox.TinyTorchSandbox(config=Config(json.loads(json.dumps(self.config)))).limits()
+
+    @property
+    def submission_timeout(self) -> float:
+        return GradingLimits(config=Config(self.config)).submission_timeout
 
 
 @dataclass
@@ -128,14 +145,21 @@ def generate(course_root: Path, module: Module, source: NotebookNode, paths: Pat
     return nbformat.read(release, as_version=4)
 
 
+_TEMPLATE_LAYOUT = "release+gradebook"  # part of the cache key: caches that also kept source/ are rebuilt
+
+
 def template_course(paths: Paths, module: Module, source: NotebookNode) -> Path:
     """A scratch course generated from `source`, cached under .tito/cache by the hash of
     what generation depends on. Built in a temporary folder under a lock, then renamed, so
-    two graders starting at once never see (or delete) each other's half-built course."""
+    two graders starting at once never see (or delete) each other's half-built course.
+    It keeps only what grading needs, the release and the gradebook (mode 0700): the
+    generated source/ holds the solutions (nbgrader's Autograde copies only non-notebook
+    files from it, and the course has none)."""
     import nbgrader
 
     digest = hashlib.sha256()
-    for part in (notebooks.dumps(source), paths.nbgrader_config.read_text(encoding="utf-8"), nbgrader.__version__):
+    for part in (notebooks.dumps(source), paths.nbgrader_config.read_text(encoding="utf-8"), nbgrader.__version__,
+                 _TEMPLATE_LAYOUT):
         digest.update(part.encode("utf-8"))
     cached = paths.cache / f"{module.slug}-{digest.hexdigest()[:16]}"
     ready = cached / "release" / module.slug / module.notebook_name
@@ -147,6 +171,7 @@ def template_course(paths: Paths, module: Module, source: NotebookNode) -> Path:
         building = Path(tempfile.mkdtemp(prefix=f".{module.slug}-", dir=paths.cache))
         try:
             generate(building, module, source, paths)
+            shutil.rmtree(building / "source")
             for stale in paths.cache.glob(f"{module.slug}-*"):
                 shutil.rmtree(stale, ignore_errors=True)
             os.replace(building, cached)
@@ -179,12 +204,62 @@ def make_setup(paths: Paths, module: Module, source: NotebookNode, *, include_co
                  _files(template), site_files(paths, module, include_completed), sandboxed, later)
 
 
+# -- the run folder: nothing of a grading run outlives it -----------------------------------------
+_RUN_FOLDER: dict = {"path": None, "users": 0, "saved": None}
+_RUN_LOCK = threading.Lock()
+
+
+def _run_folder_base() -> str | None:
+    """On a Dask worker, its own local directory (which Dask cleans); else the system's."""
+    if "distributed" in sys.modules:
+        try:
+            return sys.modules["distributed"].get_worker().local_directory
+        except (AttributeError, ValueError):  # not running inside a Dask task
+            pass
+    return None
+
+
+@contextlib.contextmanager
+def run_folder() -> Iterator[Path]:
+    """A private folder (mode 0700) that is this process's `tempfile.tempdir` while any
+    grading runs in it, so that every folder grading and its libraries make (scratch
+    courses, kernel run folders, clean-room sites, nbdev's export scratch) is under it; the
+    last user removes it, with everything in it, also on an error or Ctrl-C (after killing
+    what is still running there)."""
+    with _RUN_LOCK:
+        if _RUN_FOLDER["path"] is None:
+            _RUN_FOLDER["path"] = Path(tempfile.mkdtemp(prefix="tito-run-", dir=_run_folder_base()))
+            _RUN_FOLDER["saved"], tempfile.tempdir = tempfile.tempdir, str(_RUN_FOLDER["path"])
+        _RUN_FOLDER["users"] += 1
+        folder = _RUN_FOLDER["path"]
+    try:
+        yield folder
+    except BaseException:
+        sandbox.stop_all()  # nothing may keep writing there once it is gone
+        raise
+    finally:
+        with _RUN_LOCK:
+            _RUN_FOLDER["users"] -= 1
+            if _RUN_FOLDER["users"] == 0 and _RUN_FOLDER["path"] == folder:
+                tempfile.tempdir, _RUN_FOLDER["path"] = _RUN_FOLDER["saved"], None
+                for key in [k for k, (template, _) in _MATERIALIZED.items() if template.is_relative_to(folder)]:
+                    del _MATERIALIZED[key]
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def use_run_folder(folder: str) -> None:
+    """Initializer of a local worker process: everything it makes goes under the
+    coordinator's run folder (which the coordinator removes, even if this worker is killed)."""
+    _RUN_FOLDER.update(path=Path(folder), users=1, saved=tempfile.tempdir)
+    tempfile.tempdir = folder
+
+
 # -- grading one submission (in any process) -------------------------------------------------------
 _MATERIALIZED: dict[str, tuple[Path, Path]] = {}
 
 
 def _materialize(setup: Setup) -> tuple[Path, Path]:
-    """The template course and site folder on this machine's disk, once per process."""
+    """The template course and site folder on this machine's disk, once per run folder."""
     if setup.key not in _MATERIALIZED:
         base = Path(tempfile.mkdtemp(prefix=f"tito-grading-{setup.key[:8]}-"))
         _MATERIALIZED[setup.key] = (_write_files(setup.template, base / "template"),
@@ -192,14 +267,67 @@ def _materialize(setup: Setup) -> tuple[Path, Path]:
     return _MATERIALIZED[setup.key]
 
 
+class _Watchdog:
+    """Kills the sandboxed programs and kernels started during one submission's grading
+    once it has run `limit` seconds, and keeps killing any started after that."""
+
+    def __init__(self, limit: float):
+        self.limit, self.step = limit, ""
+        self._before = set(sandbox._RUNNING)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    @property
+    def fired(self) -> bool:
+        return bool(self.step)
+
+    def __enter__(self) -> _Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        if self._done.wait(self.limit):
+            return
+        while True:
+            started = [p for p in list(sandbox._RUNNING) if p not in self._before]
+            if not self.step:
+                running_clean_room = any(cleanroom.RUNNER in " ".join(map(str, p.args)) for p in started)
+                self.step = "clean room" if running_clean_room else "notebook run"
+            for process in started:
+                with contextlib.suppress(OSError):
+                    process.kill()  # bwrap's --die-with-parent and PID namespace take its whole tree down
+            if self._done.wait(0.5):  # a kernel that was still starting registers itself a little later
+                return
+
+
 def grade(setup: Setup, submission: Submission) -> Outcome:
     """Grade one submission with nbgrader in a private scratch course; never raises for a
-    bad submission (the report says what was wrong)."""
-    template, site = _materialize(setup)
-    with tempfile.TemporaryDirectory(prefix="tito-grade-") as scratch:
-        root = Path(scratch) / "course"
-        shutil.copytree(template, root)
-        return _grade_in(root, site, setup, submission)
+    bad submission (the report says what was wrong). At the submission's total limit its
+    kernel and clean room are killed."""
+    with run_folder():
+        template, site = _materialize(setup)
+        with tempfile.TemporaryDirectory(prefix="tito-grade-") as scratch, \
+                _Watchdog(setup.submission_timeout) as watchdog:
+            root = Path(scratch) / "course"
+            shutil.copytree(template, root)
+            outcome = _grade_in(root, site, setup, submission)
+    if watchdog.fired:
+        _past_deadline(outcome.report, watchdog)
+    return outcome
+
+
+def _past_deadline(report: GradeReport, watchdog: _Watchdog) -> None:
+    """The report of a submission that was stopped at its total limit."""
+    message = f"the submission ran past its total limit of {watchdog.limit:g} s (step: {watchdog.step})"
+    report.flags = [flag for flag in report.flags if flag.kind != FlagKind.KERNEL_DIED]  # we killed it
+    report.flag(FlagKind.TIMEOUT, message)
+    if not report.graded:
+        report.flags = [flag for flag in report.flags if not flag.message.startswith("nbgrader could not grade")]
+        report.cells = [CellResult(c.grade_id, 0.0, c.max_score, "not graded: " + message) for c in report.cells]
 
 
 def _config(setup: Setup, root: Path, site: Path):
@@ -297,6 +425,9 @@ def _failure(result: dict, setup: Setup) -> tuple[FlagKind, str]:
     killed = [e for e in limits.EVENTS if e.step == "notebook run" and e.resource == "memory"]
     if killed:
         return FlagKind.RESOURCE_LIMIT, f"{killed[0].message}: the kernel was stopped, nothing could be graded"
+    if "CellTimeoutError" in text and "Timeout waiting for IOPub output" in text:  # nbclient gave up on the kernel
+        return (FlagKind.TIMEOUT, f"a cell ran past the cell time limit of {setup.timeout:g} s and ignored the "
+                                  "interrupt: its kernel was stopped and nothing could be graded")
     if any(word in text for word in ("DeadKernelError", "Kernel died", "kernel died", "UnresponsiveKernelError",
                                      "unresponsive")):
         return (FlagKind.KERNEL_DIED, "the kernel died or stopped answering (os._exit, a crash, or running out "
@@ -405,7 +536,10 @@ def _score(report: GradeReport, autograded: NotebookNode, release: NotebookNode,
     if clean_room.get("tampering"):
         report.flag(FlagKind.SUSPICIOUS_CODE, "the exported code changed NumPy or Python while the clean-room "
                     "tests ran: " + ", ".join(clean_room["tampering"][:4]))
-    if clean_room and not clean_room.get("ran", True):
+    stopped = clean_room.get("stopped")
+    if stopped:
+        report.flag(FlagKind.TIMEOUT, "clean room: " + stopped["message"], [stopped["name"]] if stopped["name"] else [])
+    elif clean_room and not clean_room.get("ran", True):
         report.flag(FlagKind.CLEAN_ROOM_MISMATCH, "the clean-room run stopped early: " + clean_room.get("problem", ""))
 
 

@@ -78,7 +78,8 @@ class CleanRoomCheck(NbGraderPreprocessor):
         with tempfile.TemporaryDirectory(prefix="tito-cleanroom-") as scratch:
             site_dir = Path(settings.site) if settings.site else self._build_site(settings, resources, Path(scratch))
             result = cleanroom.run(site_dir, target, cleanroom.exported_cells(nb, target), cleanroom.graded_tests(nb),
-                                   site_modules(site_dir), timeout, sandboxed=settings.enabled)
+                                   site_modules(site_dir), timeout, sandboxed=settings.enabled,
+                                   limit=settings.limits())
         mismatched = []
         for cell in nb.cells:
             if cell.cell_type != "code" or not utils.is_grade(cell):

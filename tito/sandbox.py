@@ -24,6 +24,8 @@ import site
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,22 +250,77 @@ def stop_all() -> None:
             pass
 
 
+@dataclass(frozen=True)
+class Deadline:
+    """When the host kills a sandboxed program, whatever the program does to its own timers.
+    A line of its stdout that starts with `marker` starts a new step (the rest of the line
+    names it); each step, and the time before the first, gets `step_seconds`."""
+
+    step_seconds: float | None  # None: no limit per step
+    total_seconds: float | None  # None: no limit for the whole run
+    marker: str = ""
+
+
 @dataclass
 class RunResult:
     returncode: int
     stdout: str
     stderr: str
     collected: str | None = None  # the text of `collect` from the scratch folder, if it was written
+    stopped: str = ""  # "step" or "total" when the host killed the program at a deadline
+    step: str = ""  # the rest of the last marker line: the step that was running
+    seconds: float = 0.0  # how long the program ran
+
+
+class _Progress:
+    """Reads a program's stdout as it comes, noting when each step started."""
+
+    def __init__(self, stream, marker: str):
+        self.lines: list[str] = []
+        self.step, self.step_started = "", time.monotonic()
+        self._marker = marker
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line)
+            if self._marker and line.startswith(self._marker):
+                self.step, self.step_started = line[len(self._marker):].rstrip("\n"), time.monotonic()
+        stream.close()
+
+
+def _wait(process: subprocess.Popen, progress: _Progress, deadline: Deadline, started: float) -> str:
+    """Wait for `process` to end; kill it at a deadline. Returns "step", "total" or ""."""
+    while True:
+        now = time.monotonic()
+        limits = {}
+        if deadline.total_seconds is not None:
+            limits["total"] = started + deadline.total_seconds
+        if deadline.step_seconds is not None:
+            limits["step"] = progress.step_started + deadline.step_seconds
+        passed = [name for name, at in limits.items() if now >= at]
+        if passed:
+            process.kill()  # bwrap's --die-with-parent and the PID namespace take the sandbox down with it
+            process.wait()
+            return passed[0]
+        try:
+            process.wait(timeout=min(limits.values()) - now if limits else None)
+            return ""
+        except subprocess.TimeoutExpired:
+            continue  # a deadline passed, or a new step began meanwhile: look again
 
 
 def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | None = None,
-        sandboxed: bool = True, collect: str | None = None, limit: limits.Limits | None = None,
-        step: str = "sandboxed run") -> RunResult:
+        sandboxed: bool = True, collect: str | None = None, deadline: Deadline | None = None,
+        limit: limits.Limits | None = None, step: str = "sandboxed run") -> RunResult:
     """Run `argv` (e.g. [sys.executable, ...]) in a fresh sandbox with the resource `limit`
     (the defaults if None); {scratch} in `argv` names a throw-away folder that stays
     writable, and with `collect`, that file of it is returned too. With `sandboxed=False`
     the same command runs directly, with the same environment and limits (--no-sandbox).
-    Limits reached are added to tito.limits.EVENTS under `step`."""
+    The host kills the program after `timeout` seconds, or at `deadline` (which steps its
+    stdout announces). Limits reached are added to tito.limits.EVENTS under `step`."""
+    deadline = deadline or Deadline(None, timeout)
     with tempfile.TemporaryDirectory(prefix="tito-run-") as folder:
         scratch = Path(folder)
         (scratch / "home").mkdir()
@@ -275,22 +332,44 @@ def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | No
                                                      writable=[scratch]) + argv, None
         else:
             command, env = box.prefix() + argv, environment(site_dir, scratch / "home")
+        started = time.monotonic()
         with contextlib.closing(box), subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 cwd=scratch, env=env) as process:
             _RUNNING.add(process)
             try:
-                out, err = process.communicate(stdin, timeout=timeout)
-                result = RunResult(process.returncode, out, err)
-            except subprocess.TimeoutExpired:
-                process.kill()  # bwrap's --die-with-parent takes the sandbox down with it
-                out, _ = process.communicate()
-                result = RunResult(-9, out or "", f"timed out after {timeout:g} s")
+                errors: list[str] = []
+                progress = _Progress(process.stdout, deadline.marker)
+                helpers = [progress.thread, threading.Thread(target=lambda: errors.append(process.stderr.read())),
+                           threading.Thread(target=_feed, args=(process, stdin))]
+                for helper in helpers[1:]:
+                    helper.daemon = True
+                    helper.start()
+                try:
+                    stopped = _wait(process, progress, deadline, started)
+                except BaseException:  # Ctrl-C: the sandbox must not outlive its scratch folder
+                    process.kill()
+                    raise
+                for helper in helpers:  # after a kill, a survivor outside the sandbox may still hold a pipe
+                    helper.join(timeout=10 if stopped else None)
             finally:
                 _RUNNING.discard(process)
+        result = RunResult(process.returncode, "".join(progress.lines), "".join(errors), stopped=stopped,
+                           step=progress.step, seconds=time.monotonic() - started)
+        if stopped:
+            seconds = deadline.step_seconds if stopped == "step" else deadline.total_seconds
+            result.returncode, result.stderr = -9, f"{result.stderr}\nstopped by the host after {seconds:g} s"
         if collect and (scratch / collect).is_file():
             result.collected = (scratch / collect).read_text(encoding="utf-8", errors="replace")
         return result
+
+
+def _feed(process: subprocess.Popen, text: str) -> None:
+    try:
+        process.stdin.write(text)
+        process.stdin.close()
+    except (BrokenPipeError, OSError):  # the program ended (or closed its stdin) before reading it all
+        pass
 
 
 # -- the kernel ------------------------------------------------------------------------------------

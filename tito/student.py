@@ -189,8 +189,10 @@ def grade(paths: Paths, module: Module, notebook, *, sandboxed: bool = True, stu
     package (your completed builds of earlier modules first)."""
     from tito import grading, notebooks
 
-    setup = grading.make_setup(paths, module, grading_source(module), include_completed=True, sandboxed=sandboxed)
-    report = grading.grade(setup, grading.Submission(student, notebooks.dumps(notebook).encode("utf-8"))).report
+    with grading.run_folder():  # everything grading makes, in one folder removed at the end
+        setup = grading.make_setup(paths, module, grading_source(module), include_completed=True,
+                                   sandboxed=sandboxed)
+        report = grading.grade(setup, grading.Submission(student, notebooks.dumps(notebook).encode("utf-8"))).report
     report.hidden_points = hidden_points(module)
     return report
 
@@ -236,13 +238,14 @@ def complete(paths: Paths, module: Module, sandboxed: bool = True) -> CompleteRe
     record the module as completed. Nothing tracked by git changes."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from tito import export, notebooks, sandbox
+    from tito import export, grading, notebooks, sandbox
 
     check_prerequisites(paths, module)
     notebook = notebooks.load(module.student_notebook, module)  # read once: graded and exported alike
     candidate = export.student_build(notebook, module)
     target = module.completed_file
-    with ThreadPoolExecutor(max_workers=1) as background:  # the package tests run beside the grading
+    # the package tests run beside the grading; both make their folders in one run folder
+    with grading.run_folder(), ThreadPoolExecutor(max_workers=1) as background:
         tests = background.submit(package_tests, paths, module, candidate, sandboxed)
         try:
             report = grade(paths, module, notebook, sandboxed=sandboxed)
