@@ -313,13 +313,15 @@ def _wait(process: subprocess.Popen, progress: _Progress, deadline: Deadline, st
 
 def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | None = None,
         sandboxed: bool = True, collect: str | None = None, deadline: Deadline | None = None,
-        limit: limits.Limits | None = None, step: str = "sandboxed run") -> RunResult:
+        limit: limits.Limits | None = None, step: str = "sandboxed run",
+        cancel: threading.Event | None = None) -> RunResult:
     """Run `argv` (e.g. [sys.executable, ...]) in a fresh sandbox with the resource `limit`
     (the defaults if None); {scratch} in `argv` names a throw-away folder that stays
     writable, and with `collect`, that file of it is returned too. With `sandboxed=False`
     the same command runs directly, with the same environment and limits (--no-sandbox).
     The host kills the program after `timeout` seconds, or at `deadline` (which steps its
-    stdout announces). Limits reached are added to tito.limits.EVENTS under `step`."""
+    stdout announces), or once `cancel` is set. Limits reached are added to
+    tito.limits.EVENTS under `step`."""
     deadline = deadline or Deadline(None, timeout)
     with tempfile.TemporaryDirectory(prefix="tito-run-") as folder:
         scratch = Path(folder)
@@ -337,6 +339,8 @@ def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | No
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 cwd=scratch, env=env) as process:
             _RUNNING.add(process)
+            if cancel is not None and cancel.is_set():  # cancelled while it was being started
+                process.kill()
             try:
                 errors: list[str] = []
                 progress = _Progress(process.stdout, deadline.marker)

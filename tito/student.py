@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
@@ -245,16 +246,19 @@ def complete(paths: Paths, module: Module, sandboxed: bool = True) -> CompleteRe
     candidate = export.student_build(notebook, module)
     target = module.completed_file
     # the package tests run beside the grading; both make their folders in one run folder
+    cancel = threading.Event()  # set: the package tests' sandbox is killed, even one that starts later
     with grading.run_folder(), ThreadPoolExecutor(max_workers=1) as background:
-        tests = background.submit(package_tests, paths, module, candidate, sandboxed)
+        tests = background.submit(package_tests, paths, module, candidate, sandboxed, cancel)
         try:
             report = grade(paths, module, notebook, sandboxed=sandboxed)
             if not passes(report):
                 tests.cancel()
+                cancel.set()
                 sandbox.stop_all()
                 return CompleteResult(report, False, target)
             outcome = tests.result()
         except BaseException:  # Ctrl-C included: do not wait for the tests to end on their own
+            cancel.set()
             sandbox.stop_all()
             raise
     if not outcome.passed:
@@ -267,17 +271,20 @@ def complete(paths: Paths, module: Module, sandboxed: bool = True) -> CompleteRe
     return CompleteResult(report, True, target, outcome, backup)
 
 
-def package_tests(paths: Paths, module: Module, candidate: str, sandboxed: bool = True) -> PackageTests:
+def package_tests(paths: Paths, module: Module, candidate: str, sandboxed: bool = True,
+                  cancel: threading.Event | None = None) -> PackageTests:
     """Run the module's public package tests against `candidate`, in the sandbox, and judge
     by pytest's JUnit report: every expected test must have run and passed."""
     expected = expected_tests(paths, module)
     if not expected:
         return PackageTests(True, "no package tests for this module")
-    result = _run_package_tests(paths, module, candidate, include_completed=True, sandboxed=sandboxed)
+    result = _run_package_tests(paths, module, candidate, include_completed=True, sandboxed=sandboxed,
+                                cancel=cancel)
     return judge_junit(result.collected, expected, result.stdout + result.stderr)
 
 
-def _run_package_tests(paths: Paths, module: Module, build: str, include_completed: bool, sandboxed: bool):
+def _run_package_tests(paths: Paths, module: Module, build: str, include_completed: bool, sandboxed: bool,
+                       cancel: threading.Event | None = None):
     """pytest on tests/NN_name (without the PyTorch parity tests and the reference-wording
     tests), in a sandbox whose package holds `build` as the module, earlier modules as
     `include_completed` says."""
@@ -298,7 +305,8 @@ def _run_package_tests(paths: Paths, module: Module, build: str, include_complet
                                   "not parity and not reference",
                                   "--rootdir", str(site), "--junitxml", "{scratch}/junit.xml",
                                   str(site / "tests" / module.slug)],
-                           timeout=900, sandboxed=sandboxed and sandbox_available(), collect="junit.xml")
+                           timeout=900, sandboxed=sandboxed and sandbox_available(), collect="junit.xml",
+                           step="package tests", cancel=cancel)
 
 
 def judge_junit(xml_text: str | None, expected: list[str], output: str) -> PackageTests:
