@@ -216,3 +216,12 @@ def test_ungradable_page_carries_the_content_security_policy():
     for directive in ("script-src 'none'", "object-src 'none'", "base-uri 'none'", "form-action 'none'",
                       "connect-src 'none'", "img-src data:"):
         assert directive in feedback.CSP_META
+
+
+def test_feedback_keeps_a_test_cells_own_check_line_printed_from_several_source_lines():
+    source = ('def test_unit_layer():\n    assert True\n    ### BEGIN HIDDEN TESTS\n    assert 1, "hidden check: one"\n'
+              '    ### END HIDDEN TESTS\n    print("✅ Layer: visible checks passed "\n'
+              '          "(__call__, parameters).")\ntest_unit_layer()')
+    printed = "✅ Layer: visible checks passed (__call__, parameters).\n"
+    _, outputs = feedback.redact_hidden_tests(source, [new_output("stream", name="stdout", text="noise\n" + printed)])
+    assert outputs[0]["text"] == printed
