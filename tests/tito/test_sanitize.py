@@ -4,6 +4,7 @@ unchanged, the output size cap, and the Content-Security-Policy of tito's feedba
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -225,3 +226,36 @@ def test_feedback_keeps_a_test_cells_own_check_line_printed_from_several_source_
     printed = "✅ Layer: visible checks passed (__call__, parameters).\n"
     _, outputs = feedback.redact_hidden_tests(source, [new_output("stream", name="stdout", text="noise\n" + printed)])
     assert outputs[0]["text"] == printed
+
+
+def _hostile_notebook():
+    return _notebook(
+        new_markdown_cell(f"Old notes\n\n{PAYLOADS['script']}{PAYLOADS['img onerror']}"),
+        new_code_cell("display()", outputs=[
+            _display({"text/html": PAYLOADS["svg onload"] + PAYLOADS["iframe"], "text/plain": "x"}),
+            _display({"application/javascript": RAN, "text/plain": "js"}),
+            _display({"text/markdown": PAYLOADS["img onerror"], "text/plain": "md"})]))
+
+
+def test_formgrader_exporter_from_nbgrader_config_sanitizes_a_notebook_autograded_before():
+    """As formgrader builds it: HTMLExporter(config=...) with the formgrade template, the
+    configuration read from the repository's nbgrader_config.py; the notebook is unsanitized."""
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+
+    from tito import course
+    from tito.paths import Paths
+
+    config = course.load_config(Paths(Path(__file__).resolve().parents[2]))
+    extra = Config()
+    extra.HTMLExporter.template_name = "formgrade"
+    extra.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    config.merge(extra)
+    resources = {"assignment_id": "03_layers", "notebook_id": "layers", "submission_id": "x", "index": 0,
+                 "total": 1, "base_url": "", "student": "mallory", "last_name": None, "first_name": None,
+                 "notebook_path": "layers.ipynb"}
+    page, _ = HTMLExporter(config=config).from_notebook_node(_hostile_notebook(), resources=resources)
+    notebook_part = page[page.index('id="notebook-container"'):]
+    assert live_markup(notebook_part) == [], live_markup(notebook_part)
+    assert "Old notes" in notebook_part
+    assert "formgrade.js" in page  # formgrader's own scripts stay
