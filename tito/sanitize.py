@@ -28,7 +28,7 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Integer, Set
+from traitlets import Bool, Integer, Set
 
 # What a notebook's markdown and ordinary HTML outputs use: text structure, tables, code,
 # images, links. No script, style, form, iframe, object, embed, svg or math element.
@@ -134,6 +134,8 @@ class SanitizeOutputs(SanitizeHTML):
     output types, stderr streams and text/plain, which this keeps."""
 
     safe_output_keys = Set(SAFE_OUTPUT_TYPES, help="Output types kept as they are").tag(config=True)
+    # nbconvert's preprocessors are off unless enabled; nbgrader's pipelines register them as they are
+    enabled = Bool(True, help="Sanitize (off only to see what a page would do without it)").tag(config=True)
 
     def sanitize_html_tags(self, html_str: str) -> str:
         return clean_html("".join(html_str) if isinstance(html_str, list) else html_str)

@@ -83,7 +83,7 @@ def test_autograde_sanitizer_removes_javascript_and_cleans_html_outputs():
         _display({"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}),
         new_output("stream", name="stdout", text="✅ printed <b>as text</b>\n"),
     ])
-    nb, _ = sanitize.SanitizeOutputs().preprocess(_notebook(cell), {})
+    nb, _ = sanitize.SanitizeOutputs()(_notebook(cell), {})
     outputs = nb.cells[0].outputs
     assert "application/javascript" not in outputs[0].data
     assert outputs[0].data["text/plain"] == "<IPython.core.display.Javascript object>"
@@ -132,13 +132,13 @@ def test_ordinary_markdown_renders_as_nbconvert_renders_it():
 
 def test_ordinary_markdown_cells_are_stored_byte_for_byte():
     cells = [new_markdown_cell(ORDINARY_MARKDOWN), new_markdown_cell("x < y and a > b, in text")]
-    nb, _ = sanitize.SanitizeOutputs().preprocess(_notebook(*copy.deepcopy(cells)), {})
+    nb, _ = sanitize.SanitizeOutputs()(_notebook(*copy.deepcopy(cells)), {})
     assert [c.source for c in nb.cells] == [c.source for c in cells]
 
 
 def test_markdown_cell_with_raw_html_is_stored_cleaned_and_still_renders():
     source = f"My answer\n\n{PAYLOADS['img onerror']}\n\n{PAYLOADS['script']}\n\n<b>bold</b> stays"
-    nb, _ = sanitize.SanitizeOutputs().preprocess(_notebook(new_markdown_cell(source)), {})
+    nb, _ = sanitize.SanitizeOutputs()(_notebook(new_markdown_cell(source)), {})
     stored = nb.cells[0].source
     rendered = _exporter_markdown(stored)  # as any viewer renders it, unsanitized
     assert "onerror" not in rendered and "<script" not in rendered, rendered
@@ -161,7 +161,7 @@ def test_neither_step_changes_a_score(outputs):
     for step in (sanitize.SanitizeOutputs(), sanitize.LimitOutputChars(max_chars=20)):
         cell = _graded_cell(copy.deepcopy(outputs))
         before = utils.determine_grade(copy.deepcopy(cell))
-        nb, _ = step.preprocess(_notebook(cell), {})
+        nb, _ = step(_notebook(cell), {})
         assert utils.determine_grade(nb.cells[0]) == before, (type(step).__name__, nb.cells[0].outputs)
 
 
@@ -173,7 +173,7 @@ def test_each_output_is_cut_at_the_character_limit_with_a_note():
         new_output("error", ename="ValueError", evalue="v" * 5000, traceback=["line " * 100] * 50),
         new_output("stream", name="stdout", text="short\n"),
     ])
-    nb, _ = limit.preprocess(_notebook(cell), {})
+    nb, _ = limit(_notebook(cell), {})
     stream, result, note, error, short = nb.cells[0].outputs
     assert len(stream.text) < 1100 and "output cut at 1 kB (5,000 characters in all)" in stream.text
     assert "text/html" not in result.data and len(result.data["text/plain"]) < 1100
@@ -185,7 +185,7 @@ def test_each_output_is_cut_at_the_character_limit_with_a_note():
 
 
 def test_the_default_note_says_1_mb():
-    nb, _ = sanitize.LimitOutputChars().preprocess(
+    nb, _ = sanitize.LimitOutputChars()(
         _notebook(new_code_cell("", outputs=[new_output("stream", name="stdout", text="#" * 1_500_000)])), {})
     text = nb.cells[0].outputs[0].text
     assert "output cut at 1 MB (1,500,000 characters in all)" in text and len(text) < 1_000_100
