@@ -10,6 +10,7 @@ does not show hidden tests' source.
 import os
 
 from tito.course import AUTOGRADE_PREPROCESSORS, FEEDBACK_PREPROCESSORS
+from tito.sanitize import EXPORTER_FILTERS
 
 c = get_config()  # noqa: F821  (injected by traitlets when this file is loaded)
 
@@ -65,6 +66,18 @@ c.TinyTorchSandbox.process_limit = 1024
 c.TinyTorchSandbox.disk_limit = 1 * 1024**3
 c.TinyTorchSandbox.open_files_limit = 1024
 c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
+
+# Student outputs are data: every HTML page nbconvert makes from a notebook here (formgrader's
+# submission page, nbgrader's and tito's feedback) shows cleaned HTML and markdown and runs no
+# JavaScript output (tito.sanitize; autograde also stores sanitized notebooks).
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = EXPORTER_FILTERS
+
+# Each output is cut at this many characters (nbgrader's LimitOutput only counts lines).
+# A large output can arrive more than nbclient's default 4 s after its cell finished (a
+# 100 MB line on a busy machine), and nbgrader then fails the whole submission: wait longer.
+c.LimitOutputChars.max_chars = 1_000_000
+c.Execute.iopub_timeout = 30
 
 # Feedback shows each hidden check's result and message, not its code
 # (c.HideHiddenTests.show_source = True shows the code, as plain nbgrader does).

@@ -20,23 +20,27 @@ COURSE_ID = "tinytorch"
 REPORT_FILE = "tito-report.json"  # beside each autograded notebook: the GradeReport as JSON
 
 # nbgrader's autograde steps, with the submitted folder checked by tito.intake, the kernel in
-# the sandbox and the clean-room re-check before the grades are saved (nbgrader_config.py
-# uses these lists, and so does tito).
+# the sandbox, outputs cut at a size, the clean-room re-check, and outputs and markdown
+# sanitized before the notebook is stored (nbgrader_config.py uses these lists, and so does tito).
 AUTOGRADE_PREPROCESSORS = [
     "tito.preprocessors.SubmissionIntakeCheck",
     "tito.preprocessors.SandboxedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
+    "tito.sanitize.LimitOutputChars",
     "tito.preprocessors.CleanRoomCheck",
+    "tito.sanitize.SanitizeOutputs",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-# nbgrader's feedback steps, with hidden tests' code replaced by their results.
+# nbgrader's feedback steps, with student content sanitized and hidden tests' code replaced
+# by their results.
 FEEDBACK_PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "tito.sanitize.SanitizeOutputs",
     "tito.preprocessors.HideHiddenTests",
 ]
 

@@ -1,4 +1,5 @@
-"""Feedback pages: nbgrader's feedback template, without hidden tests' code.
+"""Feedback pages: nbgrader's feedback template, without hidden tests' code, with student
+content sanitized (tito.sanitize) and a Content-Security-Policy that lets nothing run.
 
 A hidden-test block (`### BEGIN/END HIDDEN TESTS`) is replaced, in the page only, by the
 list of its checks, each with its result: passed, failed (with its message), or not
@@ -78,7 +79,7 @@ def redact_hidden_tests(source: str, outputs: list) -> tuple[str, list]:
             continue
         (block if block is not None else result).append(line)
     hidden = _shingles(_hidden_lines(lines))
-    own = set(_PRINTED.findall(source))  # the cell's own ✅ lines
+    own = {line.strip() for line in _PRINTED.findall(source)}  # the cell's own ✅ lines (their first part)
     shown = [_scrubbed(_one_line(output), hidden, own) for output in outputs
              if output.get("output_type") in ("stream", "error")]  # a test cell displays nothing else
     return "\n".join(result), shown
@@ -124,8 +125,8 @@ def _scrubbed(output: dict, hidden: set[str], own: set[str]) -> dict:
 
     output = NotebookNode(dict(output))
     if output.get("output_type") == "stream":
-        kept = [line for line in "".join(output.get("text", "")).split("\n")
-                if line.strip() in own or line.startswith("❌")]
+        kept = [line for line in "".join(output.get("text", "")).split("\n")  # a print may span source lines
+                if line.strip().startswith(tuple(own)) or line.startswith("❌")]
         output["text"] = "".join(clean(line) + "\n" for line in kept)
     else:
         output["evalue"] = clean(output.get("evalue", ""))
@@ -167,10 +168,31 @@ class FeedbackJob:
     reason: str = ""  # why the submission could not be graded
 
 
+# A second wall behind the sanitizer: no script at all (nbgrader's feedback template has
+# none of its own but MathJax's, so formulas show as TeX), no plugin, no form, no network,
+# images only from data: URLs. Inline styles stay: the template inlines its CSS.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+                           "form-action 'none'; connect-src 'none'; frame-src 'none'; img-src data:; "
+                           "font-src data:; style-src 'unsafe-inline'")
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
+
+
+def with_content_security_policy(page: str) -> str:
+    """`page` with the policy first in its <head> (a policy only covers what follows it)."""
+    head = page.find("<head>")
+    if head < 0:
+        raise ValueError("the feedback page has no <head>")
+    at = head + len("<head>")
+    return page[:at] + "\n" + CSP_META + page[at:]
+
+
 def exporter_config(config):
-    """nbgrader's GenerateFeedback settings for its HTML exporter (the 'feedback' template)."""
+    """nbgrader's GenerateFeedback settings for its HTML exporter (the 'feedback' template),
+    with sanitizing on whatever the configuration says (tito.sanitize.EXPORTER_FILTERS)."""
     import nbgrader
     from traitlets.config import Config
+
+    from tito.sanitize import EXPORTER_FILTERS
 
     base = os.path.dirname(nbgrader.__file__)
     extra = Config()
@@ -178,6 +200,8 @@ def exporter_config(config):
     extra.HTMLExporter.extra_template_basedirs = [os.path.join(base, "server_extensions", "formgrader", "templates")]
     extra.HTMLExporter.extra_template_paths = [
         os.path.join(base, "server_extensions", "formgrader", "static", "node_modules", "bootstrap", "dist", "css")]
+    extra.HTMLExporter.sanitize_html = True
+    extra.HTMLExporter.filters = dict(EXPORTER_FILTERS)
     merged = Config(config)
     merged.merge(extra)
     return merged
@@ -192,20 +216,22 @@ def render(config: dict, job: FeedbackJob) -> str:
     from traitlets.config import Config
 
     from tito.preprocessors import HideHiddenTests
+    from tito.sanitize import SanitizeOutputs
 
     settings = exporter_config(Config(config))
     exporter = HTMLExporter(config=settings)
     exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(config=settings), enabled=True)
+    exporter.register_preprocessor(SanitizeOutputs(config=settings), enabled=True)  # notebooks autograded before
     exporter.register_preprocessor(HideHiddenTests(config=settings), enabled=True)
     body, _ = exporter.from_notebook_node(nbformat.reads(job.notebook, as_version=4),
                                           resources={"nbgrader": dict(job.resources)})
-    return body
+    return with_content_security_policy(body)
 
 
 def _ungradable_page(job: FeedbackJob) -> str:
     title = f"Feedback: {job.resources.get('assignment', '')} ({job.student})"
     return (
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html.escape(title) + "</title></head>\n"
+        f"<!DOCTYPE html>\n<html><head>{CSP_META}<meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>\n"
         "<body style=\"font-family: sans-serif; max-width: 50em; margin: 2em auto\">\n"
         f"<h1>{html.escape(title)}</h1>\n"
         f"<p><strong>Score: 0 / {job.resources.get('max_score', 0):g}</strong></p>\n"
