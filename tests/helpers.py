@@ -57,3 +57,23 @@ def run_tito(root: Path, *args: str, env: dict | None = None, check: bool = Fals
     if check and result.returncode != 0:
         raise AssertionError(f"tito {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def playwright_or_skip():
+    """Playwright's sync_playwright for the browser tests, which skip their module where
+    Chromium is missing, unless TINYTORCH_REQUIRE_BROWSER makes that an error (as in CI).
+    Call it at module level."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("TINYTORCH_REQUIRE_BROWSER"):
+            raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+    if os.environ.get("TINYTORCH_REQUIRE_BROWSER"):
+        from playwright.sync_api import sync_playwright
+    else:
+        sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    return sync_playwright

@@ -26,21 +26,11 @@ from pathlib import Path
 
 import pytest
 from factory import solved, write
-from helpers import copy_repo, run_tito, tito_env
+from helpers import CHROMIUM, copy_repo, playwright_or_skip, run_tito, tito_env
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("TINYTORCH_REQUIRE_BROWSER"):
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-
-if os.environ.get("TINYTORCH_REQUIRE_BROWSER"):
-    from playwright.sync_api import sync_playwright
-else:
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+sync_playwright = playwright_or_skip()
 
 MODULE, NOTEBOOK = "03_layers", "layers.ipynb"
 TIMESTAMP = "2026-11-20 10:00:00.000000 UTC\n"

@@ -31,20 +31,10 @@ from pathlib import Path
 
 import pytest
 from factory import solved, write
-from helpers import commit_all, copy_repo, run_tito, tito_env
+from helpers import CHROMIUM, commit_all, copy_repo, playwright_or_skip, run_tito, tito_env
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("TINYTORCH_REQUIRE_BROWSER"):
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-
-if os.environ.get("TINYTORCH_REQUIRE_BROWSER"):
-    from playwright.sync_api import sync_playwright
-else:
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+sync_playwright = playwright_or_skip()
 
 NOTEBOOK = "modules/03_layers/layers.ipynb"
 MODULE_FOLDERS = ["01_tensor", "02_activations", "03_layers"]
