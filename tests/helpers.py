@@ -77,3 +77,27 @@ def playwright_or_skip():
     else:
         sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     return sync_playwright
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(check, timeout: float, what, interval: float = 0.25):
+    """Poll `check` until it returns something true; `what` (a text, or a function giving
+    one, called on time-out) says what was awaited and what was last seen."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what() if callable(what) else what}")
+        time.sleep(interval)

@@ -16,17 +16,15 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from factory import solved, write
-from helpers import CHROMIUM, copy_repo, playwright_or_skip, run_tito, tito_env
+from helpers import CHROMIUM, copy_repo, free_port, playwright_or_skip, run_tito, tito_env, wait_for
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -69,21 +67,8 @@ PAYLOAD_MARKDOWN = (f'My notes <img src=x onerror="{_mark("markdown-img")}">\n\n
                     f'<script>{_mark("markdown-script")}</script>\n\n| a | b |\n|---|---|\n| `x < y` | 2 |\n')
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
-def _wait_for(check, timeout: float, what: str, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def _submissions(root: Path) -> dict:
@@ -264,7 +249,7 @@ def formgrader(course, tmp_path_factory):
     a free port), as an instructor runs it; stopped at the end."""
     root, _ = course
     base = tmp_path_factory.mktemp("formgrader")
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = tito_env(root) | {"JUPYTER_CONFIG_DIR": str(base / "config"), "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
                             "JUPYTER_DATA_DIR": str(base / "data")}
     command = [sys.executable, "-m", "jupyter", "server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -290,7 +275,7 @@ def formgrader(course, tmp_path_factory):
             return False
 
     try:
-        _wait_for(ready, START_TIMEOUT, "the Jupyter server to start")
+        wait_for(ready, START_TIMEOUT, "the Jupyter server to start")
         yield url, token, api, log_path
     finally:
         server.terminate()  # the server we started, by its own process id
@@ -323,9 +308,9 @@ def test_hostile_submission_in_formgrader_runs_nothing_and_grading_works(course,
         # score in its box, and "Full credit" saves a manual score through formgrader's API
         scores = watched.page.locator("input.score")
         assert scores.count() == GRADED_CELLS
-        _wait_for(lambda: all(scores.nth(i).get_attribute("placeholder") for i in range(scores.count())),
+        wait_for(lambda: all(scores.nth(i).get_attribute("placeholder") for i in range(scores.count())),
                   PAGE_TIMEOUT, "formgrader to show the autograde scores")
         watched.page.locator("button.full-credit").first.click()
-        _wait_for(lambda: scores.first.input_value() != "", PAGE_TIMEOUT, "Full credit to set a manual score")
+        wait_for(lambda: scores.first.input_value() != "", PAGE_TIMEOUT, "Full credit to set a manual score")
     finally:
         context.close()

@@ -21,17 +21,15 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from factory import solved, write
-from helpers import CHROMIUM, commit_all, copy_repo, playwright_or_skip, run_tito, tito_env
+from helpers import CHROMIUM, commit_all, copy_repo, free_port, playwright_or_skip, run_tito, tito_env, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sync_playwright = playwright_or_skip()
@@ -58,23 +56,8 @@ RUN_TIMEOUT = 300
 SAVE_TIMEOUT = 60
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
-def _wait_for(check, timeout: float, what, interval: float = 0.25):
-    """Poll `check` until it returns something true; `what` (a text, or a function giving
-    one, called on time-out) says what was awaited and what was last seen."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what() if callable(what) else what}")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +93,7 @@ def lab(edition, tmp_path_factory):
         json.dumps({"disabledExtensions": {plugin: True for plugin in DISABLED_LAB_PLUGINS}}))
     (config / "jupyter_server_config.json").write_text(
         json.dumps({"ServerApp": {"jpserver_extensions": {name: False for name in DISABLED_SERVER_EXTENSIONS}}}))
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = dict(tito_env(root), JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTER_CONFIG_DIR=str(config),
                JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"), JUPYTER_RUNTIME_DIR=str(base / "runtime"),
                MPLBACKEND="module://matplotlib_inline.backend_inline")
@@ -138,7 +121,7 @@ def lab(edition, tmp_path_factory):
     shots = base / "screenshots"
     shots.mkdir()
     try:
-        _wait_for(ready, START_TIMEOUT, "JupyterLab to start")
+        wait_for(ready, START_TIMEOUT, "JupyterLab to start")
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True,
@@ -182,7 +165,7 @@ class Lab:
         """End every session (and its kernel), so that the next test starts a fresh kernel."""
         for session in self.api("GET", "/api/sessions"):
             self.api("DELETE", f"/api/sessions/{session['id']}")
-        _wait_for(lambda: self.api("GET", "/api/kernels") == [], 60, "the kernels to shut down")
+        wait_for(lambda: self.api("GET", "/api/kernels") == [], 60, "the kernels to shut down")
 
 
 @pytest.fixture
@@ -245,7 +228,7 @@ def _open(page, lab: Lab, path: str) -> None:
     name = path.rsplit("/", 1)[-1]
     page.wait_for_selector(f".lm-TabBar-tab.lm-mod-current:has-text('{name}')", timeout=OPEN_TIMEOUT * 1000)
     page.wait_for_selector(f"{ACTIVE} .jp-CodeCell .jp-InputArea-prompt", timeout=OPEN_TIMEOUT * 1000)
-    _wait_for(lambda: (_notebook_state(page, name) or {}).get("idle"), OPEN_TIMEOUT,
+    wait_for(lambda: (_notebook_state(page, name) or {}).get("idle"), OPEN_TIMEOUT,
               lambda: f"the kernel of {path} to be ready ({_describe(_notebook_state(page, name))})")
 
 
@@ -269,7 +252,7 @@ def _run_all(page) -> dict:
     item.wait_for(timeout=30_000)
     assert "lm-mod-disabled" not in (item.get_attribute("class") or ""), "Run All Cells is disabled"
     item.click()
-    state = _wait_for(lambda: (lambda s: _finished(s) and s)(_notebook_state(page)), RUN_TIMEOUT,
+    state = wait_for(lambda: (lambda s: _finished(s) and s)(_notebook_state(page)), RUN_TIMEOUT,
                       lambda: f"Run All Cells to finish ({_describe(_notebook_state(page))})")
     counts = [c for c in state["counts"] if c is not None]
     assert counts == sorted(set(counts)), f"the cells ran out of order: {_describe(state)}"
@@ -290,7 +273,7 @@ def _save_and_read(page, path: Path, state: dict) -> dict:
         counts = [c.get("execution_count") for c in notebook["cells"] if c["cell_type"] == "code"]
         return notebook if counts == state["counts"] else None
 
-    return _wait_for(saved, SAVE_TIMEOUT, lambda: f"{path.name} to be saved with the counts {state['counts']}")
+    return wait_for(saved, SAVE_TIMEOUT, lambda: f"{path.name} to be saved with the counts {state['counts']}")
 
 
 def _errors_and_lines(notebook: dict) -> tuple[list[tuple[int, str]], list[str]]:
@@ -316,7 +299,7 @@ def test_the_binder_link_opens_module_03_among_every_module_without_instructor_t
     _open(page, lab, NOTEBOOK)
     # the file browser follows the link into modules/03_layers; one level up are all modules
     crumbs = page.locator(".jp-FileBrowser-crumbs .jp-BreadCrumbs-item")
-    _wait_for(lambda: "03_layers" in crumbs.all_inner_texts(), OPEN_TIMEOUT,
+    wait_for(lambda: "03_layers" in crumbs.all_inner_texts(), OPEN_TIMEOUT,
               lambda: f"the file browser to follow the link into modules/03_layers (at {crumbs.all_inner_texts()})")
     listed = lambda: page.locator(".jp-FileBrowser .jp-DirListing-itemText").all_inner_texts()  # noqa: E731
 
@@ -325,7 +308,7 @@ def test_the_binder_link_opens_module_03_among_every_module_without_instructor_t
             crumbs.filter(has_text="modules").first.click()
         return crumbs.all_inner_texts() == ["modules"] and set(MODULE_FOLDERS) <= set(listed())
 
-    _wait_for(modules_listed, 60, lambda: f"the file browser to list {MODULE_FOLDERS} in modules/ "
+    wait_for(modules_listed, 60, lambda: f"the file browser to list {MODULE_FOLDERS} in modules/ "
                                           f"(it is at {crumbs.all_inner_texts()} and lists {listed()})", interval=0.5)
     _shot(page, lab, "1-binder-link-module-folders.png")
 
