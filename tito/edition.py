@@ -28,8 +28,9 @@ from tito.registry import Module, discover, resolve
 # tito's files that a student needs (no instructor commands, no release, no cluster).
 STUDENT_TITO = ["__init__.py", "__main__.py", "cleanroom.py", "cleanroom_runner.py", "cli.py", "course.py",
                 "doctor.py", "errors.py", "export.py", "feedback.py", "fileops.py", "gradebook.py", "grading.py",
-                "inline.py", "notebooks.py", "paths.py", "preprocessors.py", "progress.py", "registry.py",
-                "report.py", "sandbox.py", "scan.py", "student.py", "ui.py"]
+                "inline.py", "intake.py", "limits.py", "notebooks.py", "paths.py", "preprocessors.py",
+                "progress.py", "registry.py", "report.py", "sandbox.py", "sanitize.py", "scan.py", "student.py",
+                "ui.py"]
 PACKAGE_FILES = ["tinytorch/__init__.py", "tinytorch/core/__init__.py", "tinytorch/profiling.py"]
 STUDENT_DEPENDENCIES = ["numpy>=1.26", "jupytext>=1.16", "nbgrader>=0.9.6,<0.10", "nbdev>=2.3", "nbclient>=0.10",
                         "nbformat>=5.9", "ipykernel>=6.29", "jupyterlab>=4.2", "rich>=13", "matplotlib>=3.8",
