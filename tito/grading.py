@@ -337,6 +337,7 @@ def _config(setup: Setup, root: Path, site: Path):
     config.merge(course.scratch_overrides(root))
     config.TinyTorchSandbox.site = str(site)
     config.TinyTorchSandbox.enabled = setup.sandboxed
+    config.CleanRoomCheck.export_target = setup.export_target
     config.Autograde.autograde_preprocessors = course.AUTOGRADE_PREPROCESSORS
     config.Autograde.create_student = True
     return config

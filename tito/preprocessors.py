@@ -14,9 +14,10 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool
+from traitlets import Bool, Unicode
 
 from tito import cleanroom, sandbox
+from tito.errors import TitoError
 
 _DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+(?P<target>[\w.]+)\s*$", re.MULTILINE)
 
@@ -69,17 +70,24 @@ class CleanRoomCheck(NbGraderPreprocessor):
     test that passed in the notebook but fails here gets an error output (so nbgrader
     scores it 0) that says why; the outcome is kept in the notebook's metadata (`tito`)."""
 
+    export_target = Unicode("", help="The package module the graded notebook exports (e.g. core.layers). "
+                                     "Empty: the assignment's, from the course (never from the student's "
+                                     "notebook, whose default_exp line a student can delete).").tag(config=True)
+
     def preprocess(self, nb: NotebookNode, resources: dict):
         settings = sandbox.TinyTorchSandbox(parent=self)
-        target = export_target(nb)
+        target = self.export_target or self._course_target(settings, resources)
         if not target:
-            return nb, resources  # not a course notebook with an export
+            return nb, resources  # not a course assignment with an export
         timeout = float(self.config.Execute.get("timeout", 60) or 60)
+        try:
+            cells = cleanroom.exported_cells(nb, target)
+        except RuntimeError:  # nothing exported to the graded module: every test runs against nothing
+            cells = []
         with tempfile.TemporaryDirectory(prefix="tito-cleanroom-") as scratch:
             site_dir = Path(settings.site) if settings.site else self._build_site(settings, resources, Path(scratch))
-            result = cleanroom.run(site_dir, target, cleanroom.exported_cells(nb, target), cleanroom.graded_tests(nb),
-                                   site_modules(site_dir), timeout, sandboxed=settings.enabled,
-                                   limit=settings.limits())
+            result = cleanroom.run(site_dir, target, cells, cleanroom.graded_tests(nb), site_modules(site_dir),
+                                   timeout, sandboxed=settings.enabled, limit=settings.limits())
         mismatched = []
         for cell in nb.cells:
             if cell.cell_type != "code" or not utils.is_grade(cell):
@@ -94,6 +102,19 @@ class CleanRoomCheck(NbGraderPreprocessor):
         summary = result.to_dict() | {"mismatched": mismatched, "sandboxed": settings.enabled}
         nb.metadata.setdefault("tito", {})["clean_room"] = summary
         return nb, resources
+
+    @staticmethod
+    def _course_target(settings, resources: dict) -> str:
+        """nbgrader's own CLI: the export target of the assignment being graded."""
+        from tito.paths import Paths
+        from tito.registry import resolve
+
+        if not settings.repo_root:
+            return ""
+        try:
+            return resolve(Paths(Path(settings.repo_root)), resources["nbgrader"]["assignment"]).export_target
+        except (TitoError, KeyError):
+            return ""
 
     @staticmethod
     def _build_site(settings, resources: dict, scratch: Path) -> Path:

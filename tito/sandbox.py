@@ -125,6 +125,13 @@ def environment(site_dir: Path, home: Path = HOME) -> dict[str, str]:
     return env
 
 
+def launcher_environment() -> dict[str, str]:
+    """The environment of bwrap itself (and of prlimit and sh before it). bwrap's own
+    process is PID 1 inside the sandbox, where /proc/1/environ can be read: it holds
+    nothing of the grader's environment (a gradebook password, a TLS key path)."""
+    return {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "LANG": os.environ.get("LANG", "C.UTF-8")}
+
+
 def bwrap_argv(site_dir: Path, *, disk_bytes: int = limits.Limits.disk_bytes, writable: list[Path] = (),
                inputs: Path | None = None) -> list[str]:
     """The bubblewrap prefix for a command that runs with `site_dir` (read-only) as its only
@@ -165,7 +172,7 @@ def check_available() -> None:
             "without isolation (only for code you trust).")
     with tempfile.TemporaryDirectory(prefix="tito-check-") as folder:
         probe = bwrap_argv(Path(folder), writable=[Path(folder)]) + [sys.executable, "-c", "import numpy"]
-        result = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(probe, capture_output=True, text=True, timeout=60, env=launcher_environment())
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
         if "execvp" in detail:
@@ -331,7 +338,7 @@ def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | No
         if sandboxed:
             check_available()
             command, env = box.prefix() + bwrap_argv(site_dir, disk_bytes=box.limits.disk_bytes,
-                                                     writable=[scratch]) + argv, None
+                                                     writable=[scratch]) + argv, launcher_environment()
         else:
             command, env = box.prefix() + argv, environment(site_dir, scratch / "home")
         started = time.monotonic()
@@ -404,7 +411,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         kwargs.setdefault("stdout", subprocess.DEVNULL)
         kwargs.setdefault("stderr", subprocess.DEVNULL)
         kwargs.setdefault("stdin", subprocess.DEVNULL)
-        if not self.settings.enabled:
+        if self.settings.enabled:
+            kwargs["env"] = launcher_environment()
+        else:
             kwargs["env"] = environment(self._site, self._scratch / "home")
         if self.kernel_spec is not None:
             self.kernel_spec.interrupt_mode = "message"  # signals would stop at the sandbox's init

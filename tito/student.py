@@ -243,19 +243,25 @@ def complete(paths: Paths, module: Module, sandboxed: bool = True) -> CompleteRe
 
     check_prerequisites(paths, module)
     notebook = notebooks.load(module.student_notebook, module)  # read once: graded and exported alike
-    candidate = export.student_build(notebook, module)
+    try:
+        candidate = export.student_build(notebook, module)
+    except RuntimeError:  # nothing exported (no `#| default_exp` line): grading shows why it fails
+        candidate = None
     target = module.completed_file
     # the package tests run beside the grading; both make their folders in one run folder
     cancel = threading.Event()  # set: the package tests' sandbox is killed, even one that starts later
     with grading.run_folder(), ThreadPoolExecutor(max_workers=1) as background:
-        tests = background.submit(package_tests, paths, module, candidate, sandboxed, cancel)
+        tests = background.submit(package_tests, paths, module, candidate, sandboxed, cancel) if candidate else None
         try:
             report = grade(paths, module, notebook, sandboxed=sandboxed)
-            if not passes(report):
-                tests.cancel()
+            if not passes(report) or tests is None:
+                if tests:
+                    tests.cancel()
                 cancel.set()
                 sandbox.stop_all()
-                return CompleteResult(report, False, target)
+                nothing = PackageTests(False, f"your notebook exports nothing to {module.import_name}: keep its "
+                                              f"'#| default_exp {module.export_target}' line")
+                return CompleteResult(report, False, target, None if tests else nothing)
             outcome = tests.result()
         except BaseException:  # Ctrl-C included: do not wait for the tests to end on their own
             cancel.set()

@@ -385,6 +385,16 @@ def _ipy_input_post(root):
     '''))
 
 
+@attack("ipy-transformer-no-export", "2 IPython",
+        "ipy-input-transformer, with the `#| default_exp` line deleted so that nothing is exported: the "
+        "clean room must not take that as 'not a course notebook' and step aside")
+def _ipy_input_post_no_export(root):
+    notebook = _ipy_input_post(root)
+    first = next(c for c in notebook.cells if "#| default_exp" in c.source)
+    first.source = "\n".join(line for line in first.source.splitlines() if not line.startswith("#| default_exp"))
+    return notebook
+
+
 @attack("ipy-cleanup-transformer", "2 IPython",
         "exported code registers an input_transformers_cleanup entry that removes the test calls")
 def _ipy_input_cleanup(root):

@@ -169,3 +169,50 @@ def test_a_missing_bwrap_is_a_clear_error(monkeypatch):
         sandbox.check_available.cache_clear()
     assert "bubblewrap" in problem.value.message and "apt-get install bubblewrap" in problem.value.hint
     assert "--no-sandbox" in problem.value.hint
+
+
+# -- the grader's environment -------------------------------------------------------------------------
+CANARY_URL = "postgresql://grader:canary-env-5e1f@db.example.org/course"
+READ_ALL_ENVIRONS = ("import os\n"
+                     "for pid in sorted(p for p in os.listdir('/proc') if p.isdigit()):\n"
+                     "    try:\n"
+                     "        print(pid, open(f'/proc/{pid}/environ', 'rb').read())\n"
+                     "    except OSError as error:\n"
+                     "        print(pid, error)\n")
+
+
+def test_no_process_in_a_sandbox_holds_the_grader_environment(tmp_path, monkeypatch):
+    """bwrap's own process is PID 1 inside, and /proc/1/environ is readable there."""
+    monkeypatch.setenv("TINYTORCH_GRADEBOOK_URL", CANARY_URL)
+    (tmp_path / "site").mkdir()
+    result = sandbox.run(tmp_path / "site", [sys.executable, "-c", READ_ALL_ENVIRONS], timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "1 b'" in result.stdout and "PATH=" in result.stdout, result.stdout  # the environments were read
+    assert "canary-env-5e1f" not in result.stdout, result.stdout
+
+
+def test_no_process_in_a_kernel_sandbox_holds_the_grader_environment(tmp_path, monkeypatch):
+    import asyncio
+
+    monkeypatch.setenv("TINYTORCH_GRADEBOOK_URL", CANARY_URL)
+    (tmp_path / "site" / "tinytorch").mkdir(parents=True)
+    printed: list[str] = []
+
+    async def run_kernel():
+        manager = sandbox.SandboxedKernelManager(kernel_name="python3")
+        manager.settings.site = str(tmp_path / "site")
+        await manager.start_kernel()
+        client = manager.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=60)
+            await client.execute_interactive(READ_ALL_ENVIRONS, timeout=60, output_hook=lambda message: printed.append(
+                message["content"].get("text", "")))
+        finally:
+            client.stop_channels()
+            await manager.shutdown_kernel(now=True)
+
+    asyncio.run(run_kernel())
+    text = "".join(printed)
+    assert "1 b'" in text and "PATH=" in text, text
+    assert "canary-env-5e1f" not in text, text
