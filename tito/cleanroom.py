@@ -107,7 +107,7 @@ def run(site_dir: Path, export_target: str, cells: list[dict], tests: list[dict]
         total = timeout * (len(cells) + len(tests) + 1) + 30
     deadline = sandbox.Deadline(timeout + STEP_GRACE, total, marker=f"{nonce} step ")
     completed = sandbox.run(site_dir, [sys.executable, str(site_dir / RUNNER)], stdin=json.dumps(job),
-                            sandboxed=sandboxed, deadline=deadline, limit=limit, step="clean room")
+                            sandboxed=sandboxed, deadline=deadline, limit=limit, step="clean room", proc=False)
     for line in reversed(completed.stdout.splitlines()):
         if line.startswith(nonce + "{"):
             data = json.loads(line[len(nonce):])

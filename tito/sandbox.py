@@ -133,14 +133,15 @@ def launcher_environment() -> dict[str, str]:
 
 
 def bwrap_argv(site_dir: Path, *, disk_bytes: int = limits.Limits.disk_bytes, writable: list[Path] = (),
-               inputs: Path | None = None) -> list[str]:
+               inputs: Path | None = None, proc: bool = True) -> list[str]:
     """The bubblewrap prefix for a command that runs with `site_dir` (read-only) as its only
     course files, in WORKDIR on a private /tmp of `disk_bytes`, where the regular files of
     `inputs` appear read-only; `writable` folders (the kernel's sockets, a report to
-    collect) are bound at their own paths."""
+    collect) are bound at their own paths. With `proc` False there is no /proc at all (the
+    clean room needs none, and its guard then has no /proc/self/mem to be fooled about)."""
     # a private /tmp first: a Python environment or site folder under /tmp is mounted over it
     argv = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--proc", "/proc", "--dev", "/dev", "--size", str(disk_bytes), "--tmpfs", "/tmp",
+            *(["--proc", "/proc"] if proc else []), "--dev", "/dev", "--size", str(disk_bytes), "--tmpfs", "/tmp",
             "--dir", str(HOME), "--dir", str(WORKDIR)]
     for path in _SYSTEM_DIRS:
         argv += _bind_or_link(path)
@@ -321,7 +322,7 @@ def _wait(process: subprocess.Popen, progress: _Progress, deadline: Deadline, st
 def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | None = None,
         sandboxed: bool = True, collect: str | None = None, deadline: Deadline | None = None,
         limit: limits.Limits | None = None, step: str = "sandboxed run",
-        cancel: threading.Event | None = None) -> RunResult:
+        cancel: threading.Event | None = None, proc: bool = True) -> RunResult:
     """Run `argv` (e.g. [sys.executable, ...]) in a fresh sandbox with the resource `limit`
     (the defaults if None); {scratch} in `argv` names a throw-away folder that stays
     writable, and with `collect`, that file of it is returned too. With `sandboxed=False`
@@ -338,7 +339,7 @@ def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | No
         if sandboxed:
             check_available()
             command, env = box.prefix() + bwrap_argv(site_dir, disk_bytes=box.limits.disk_bytes,
-                                                     writable=[scratch]) + argv, launcher_environment()
+                                                     writable=[scratch], proc=proc) + argv, launcher_environment()
         else:
             command, env = box.prefix() + argv, environment(site_dir, scratch / "home")
         started = time.monotonic()

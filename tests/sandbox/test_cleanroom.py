@@ -181,3 +181,15 @@ def test_a_syntax_error_costs_only_its_own_cell(site):
 def test_a_test_that_runs_too_long_is_stopped(site):
     slow = "import time\nimport numpy as np\n\ndef double(x):\n    while True:\n        time.sleep(0.1)\n"
     assert "timed out after 2 s" in run(site, slow, timeout=2).failure("test-double")
+
+
+def test_the_clean_room_has_no_proc_to_read_or_write(site):
+    """Its guard refuses paths that start with /proc; '//proc/self/mem' does not, so the
+    clean room has no /proc at all (the runner's memory and the grader's environment)."""
+    probe = textwrap.dedent('''
+        import os
+        for _path in ("//proc/self/mem", "//proc/1/environ", "/./proc/self/status"):
+            assert not os.path.exists(_path), f"{_path} is visible"
+    ''')
+    result = run(site, GOOD + probe)
+    assert result.export_errors == [] and result.failure("test-double") == "", (result.export_errors, result.tests)
