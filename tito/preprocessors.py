@@ -16,7 +16,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Unicode
 
-from tito import cleanroom, sandbox
+from tito import cleanroom, sandbox, sanitize
 from tito.errors import TitoError
 
 _DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+(?P<target>[\w.]+)\s*$", re.MULTILINE)
@@ -30,10 +30,26 @@ class SandboxedExecute(Execute):
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = sandbox.SandboxedKernelManager
         super().__init__(*args, **kwargs)
+        self._received: dict[int, int] = {}  # characters of output per cell so far
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
         keep_graded_cells_running(nb, self.skip_cells_with_tag)
+        self._received = {}
         return super().preprocess(nb, resources, km)
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Each output as it arrives, cut once the cell has sent LimitOutputChars.max_chars:
+        a cell printing 1.5 GB must not hold 1.5 GB in the grader before anything is cut."""
+        out = super().output(outs, msg, display_id, cell_index)
+        budget = int(self.config.get("LimitOutputChars", {}).get("max_chars", 1_000_000))
+        if out is None or budget < 0:
+            return out
+        seen = self._received.get(cell_index, 0)
+        self._received[cell_index] = seen + sanitize.output_size(out)
+        if seen + sanitize.output_size(out) > budget:
+            note = "" if seen > budget else f"… output cut at {budget:,} characters while the cell ran …"
+            sanitize.cut_while_running(out, budget - seen, note)
+        return out
 
 
 def keep_graded_cells_running(nb: NotebookNode, skip_tag: str) -> None:

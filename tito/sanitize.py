@@ -225,3 +225,24 @@ class LimitOutputChars(NbGraderPreprocessor):
             kept.append(line)
             budget -= len(line)
         return kept + [self.note(total)]
+
+
+def cut_while_running(output: NotebookNode, keep: int, note: str) -> None:
+    """Cut one output in place as it arrives, past a cell's budget of characters: a stream
+    keeps its first `keep` characters and `note` (the output itself stays, so a stderr
+    stream still fails the cell as nbgrader counts it), a display keeps only `note`. A
+    result (`execute_result`) is left for LimitOutputChars: nbgrader reads partial credit
+    from its text."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        output.text = _text(output.get("text", ""))[:max(0, keep)] + (f"\n{note}\n" if note else "")
+    elif kind in ("display_data", "update_display_data"):
+        output.data = {"text/plain": note}
+        output.metadata = {}
+
+
+def output_size(output: NotebookNode) -> int:
+    """Characters of an output's text and data, as LimitOutputChars counts them."""
+    if output.get("output_type") == "stream":
+        return len(_text(output.get("text", "")))
+    return sum(len(_text(value)) for value in output.get("data", {}).values())

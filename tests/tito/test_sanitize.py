@@ -259,3 +259,32 @@ def test_formgrader_exporter_from_nbgrader_config_sanitizes_a_notebook_autograde
     assert live_markup(notebook_part) == [], live_markup(notebook_part)
     assert "Old notes" in notebook_part
     assert "formgrade.js" in page  # formgrader's own scripts stay
+
+
+@pytest.mark.slow
+def test_output_is_cut_while_the_cell_runs_and_a_stderr_stream_still_counts(tmp_path):
+    """A cell that prints 30 MB in pieces keeps at most the budget (the rest never piles up
+    in the grader); a stderr line after the flood is kept, so the cell still scores 0."""
+    import nbformat
+    from nbgrader import utils
+    from traitlets.config import Config
+
+    from tito.preprocessors import SandboxedExecute
+
+    (tmp_path / "site" / "tinytorch").mkdir(parents=True)
+    config = Config()
+    config.TinyTorchSandbox.site = str(tmp_path / "site")
+    config.LimitOutputChars.max_chars = 1_000_000
+    flood = nbformat.v4.new_code_cell(
+        "import sys\nfor _ in range(10):\n    sys.stdout.write('A' * 3_000_000)\n    sys.stdout.flush()\n"
+        "print('late', file=sys.stderr)\n")
+    flood.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "locked": True, "points": 1, "solution": False,
+                                  "schema_version": 3}
+    notebook = nbformat.v4.new_notebook(cells=[flood])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    SandboxedExecute(config=config, timeout=60).preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
+    outputs = notebook.cells[0].outputs
+    stdout = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stdout")
+    assert 1_000_000 <= len(stdout) < 1_100_000 and "output cut at 1,000,000 characters while the cell ran" in stdout
+    assert any(o.output_type == "stream" and o.name == "stderr" for o in outputs)
+    assert utils.determine_grade(notebook.cells[0])[0] == 0
