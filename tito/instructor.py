@@ -111,7 +111,7 @@ def read_submission(coursedir, module: Module, student: str,
     if odd:
         flags.append(Flag(FlagKind.ODD_STUDENT_ID, odd + ": check it where the id is used (CSV, LMS)"))
     if found.refused:
-        flags.append(Flag(FlagKind.REFUSED_FILE, "left out of grading: " + "; ".join(map(str, found.refused))))
+        flags.append(Flag(FlagKind.REFUSED_FILE, "left out of grading: " + found.refused_text()))
     refusal = Flag(FlagKind.REFUSED_FILE, found.notebook_problem) if found.notebook_refused else None
     if found.timestamp.problem and not found.notebook_refused:
         flags.append(Flag(FlagKind.BAD_TIMESTAMP, found.timestamp.problem + ": graded with no submission time "
