@@ -32,6 +32,10 @@ Part = str | tuple[str, str]  # plain text, or (plain text, rich style)
 # the instructor's terminal, or hide a line.
 _VISIBLE_CONTROLS = {code: f"\\x{code:02x}" for code in range(0xA0)
                      if unicodedata.category(chr(code)) == "Cc" and chr(code) not in "\n\t"}
+# Bidirectional overrides and invisible characters would reorder or hide what a line says
+# (`notes\u202etxt.exe`): shown as \uNNNN.
+_VISIBLE_CONTROLS |= {code: f"\\u{code:04x}" for code in [0x061C, *range(0x200B, 0x2010), *range(0x202A, 0x202F),
+                                                          *range(0x2060, 0x206A), 0xFEFF]}
 
 
 def plain(text: object) -> Text:

@@ -276,3 +276,15 @@ def test_tito_never_prints_text_built_at_run_time_as_markup():
 
     risks = {path.name: _markup_risks(ast.parse(path.read_text())) for path in Path(tito.__file__).parent.rglob("*.py")}
     assert {name: found for name, found in risks.items() if found} == {}
+
+
+def test_bidirectional_overrides_and_invisible_characters_are_shown():
+    from rich.console import Console
+
+    from tito import ui
+
+    console = Console(record=True, width=200, color_system=None)
+    console.print(ui.plain("notes\u202etxt.exe and\u200bzero\ufeffwidth"))
+    text = console.export_text()
+    assert "notes\\u202etxt.exe and\\u200bzero\\ufeffwidth" in text, text
+    assert not any(char in text for char in "\u202e\u200b\ufeff")
