@@ -2,12 +2,13 @@
 
 Inside the sandbox the system and the Python environment are read-only, there is no
 network, and the only writable place is a private /tmp of limited size (bwrap's `--size`)
-holding HOME (also IPYTHONDIR, the Jupyter and matplotlib folders) and the working folder;
-the only course files in view are a *site* folder: the `tinytorch` package without the module being graded (and
-without any later one), and tito's small notebook helper. The course directory, the
-gradebook, `src/`, `.git`, `.tito/` and other submissions are simply not there. The whole
-process tree lives in its own PID namespace and dies with the grading step; its memory,
-processes and files are limited (tito.limits).
+holding HOME (also IPYTHONDIR, the Jupyter and matplotlib folders) and the working folder.
+The only course files in view are a *site* folder: the `tinytorch` package without the
+module being graded (and without any later one), and tito's small notebook helper. The
+course directory, the gradebook, `src/`, `.git`, `.tito/` and other submissions are simply
+not there, and no process inside holds the grader's environment (bwrap itself starts with
+a clean one). The whole process tree lives in its own PID namespace and dies with the
+grading step; its memory, processes and files are limited (tito.limits).
 
 Kernels talk to the grader over ZMQ `ipc` sockets in a bind-mounted run folder (the
 sandbox's network namespace has its own loopback), and `JPY_PARENT_PID` is not passed in
