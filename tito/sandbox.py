@@ -393,7 +393,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.settings = TinyTorchSandbox(parent=self)
-        self._run_dir = Path(tempfile.mkdtemp(prefix="tito-k"))  # short: ZMQ ipc paths have a length limit
+        self._run_dir = _kernel_run_dir()
         self._scratch = self._run_dir / "work"  # the files beside the notebook, shown read-only inside
         (self._scratch / "home").mkdir(parents=True)  # HOME of an unsandboxed kernel
         self._site: Path | None = None
@@ -482,6 +482,20 @@ class SandboxedKernelManager(AsyncKernelManager):
                 "notebook run", "disk", f"{self._box.limits.named('disk')} reached: "
                 f"{limits.describe_bytes(written)} written into the kernel's socket folder"))
         self._box = None
+
+
+_IPC_PATH_LIMIT = 100  # a Unix socket's path holds 108 bytes; ZMQ names the kernel's sockets <ip>-<port>
+
+
+def _kernel_run_dir() -> Path:
+    """The kernel's run folder, in the current temporary folder (grading's run folder, which
+    is removed even after a killed worker) unless that would make the ZMQ socket paths too
+    long (a Dask worker's local directory can be deep): then in the system's /tmp."""
+    folder = Path(tempfile.mkdtemp(prefix="tito-k"))
+    if len(str(folder / "k-65535")) <= _IPC_PATH_LIMIT:
+        return folder
+    folder.rmdir()
+    return Path(tempfile.mkdtemp(prefix="tito-k", dir="/tmp"))
 
 
 def _bytes_in(folder: Path, skip: set[str]) -> int:

@@ -216,3 +216,19 @@ def test_no_process_in_a_kernel_sandbox_holds_the_grader_environment(tmp_path, m
     text = "".join(printed)
     assert "1 b'" in text and "PATH=" in text, text
     assert "canary-env-5e1f" not in text, text
+
+
+def test_a_deep_temporary_folder_still_gives_short_kernel_socket_paths(tmp_path, monkeypatch):
+    """A Dask worker's local directory can be deep; a Unix socket path holds 108 bytes, and
+    a kernel whose sockets cannot be made leaves every student at 0."""
+    import shutil
+    import tempfile
+
+    deep = tmp_path / ("d" * 120)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    manager = sandbox.SandboxedKernelManager(kernel_name="python3")
+    try:
+        assert len(f"{manager.ip}-65535") <= 100, manager.ip
+    finally:
+        shutil.rmtree(manager._run_dir)
