@@ -37,19 +37,30 @@ class SandboxedExecute(Execute):
         self._received = {}
         return super().preprocess(nb, resources, km)
 
+    def _output_budget(self) -> int:
+        return int(self.config.get("LimitOutputChars", {}).get("max_chars", 1_000_000))
+
     def output(self, outs, msg, display_id, cell_index):
         """Each output as it arrives, cut once the cell has sent LimitOutputChars.max_chars:
         a cell printing 1.5 GB must not hold 1.5 GB in the grader before anything is cut."""
         out = super().output(outs, msg, display_id, cell_index)
-        budget = int(self.config.get("LimitOutputChars", {}).get("max_chars", 1_000_000))
+        budget = self._output_budget()
         if out is None or budget < 0:
             return out
         seen = self._received.get(cell_index, 0)
         self._received[cell_index] = seen + sanitize.output_size(out)
         if seen + sanitize.output_size(out) > budget:
-            note = "" if seen > budget else f"… output cut at {budget:,} characters while the cell ran …"
-            sanitize.cut_while_running(out, budget - seen, note)
+            sanitize.cut_while_running(outs, out, budget - seen)
         return out
+
+    def preprocess_cell(self, cell, resources, index):
+        """After a cell whose output was cut while it ran, one note saying how much it sent."""
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        received, budget = self._received.get(index, 0), self._output_budget()
+        if 0 <= budget < received:
+            cell.outputs.append(NotebookNode(output_type="stream", name="stdout",
+                                             text=sanitize.cut_note(budget, received) + "\n"))
+        return cell, resources
 
 
 def keep_graded_cells_running(nb: NotebookNode, skip_tag: str) -> None:

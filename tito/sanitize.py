@@ -176,7 +176,7 @@ class LimitOutputChars(NbGraderPreprocessor):
     max_chars = Integer(1_000_000, help="Largest output kept, in characters (-1: no limit)").tag(config=True)
 
     def note(self, total: int) -> str:
-        return f"… output cut at {_size(self.max_chars)} ({total:,} characters in all) …"
+        return cut_note(self.max_chars, total)
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
         if self.max_chars < 0 or cell.cell_type != "code":
@@ -227,18 +227,23 @@ class LimitOutputChars(NbGraderPreprocessor):
         return kept + [self.note(total)]
 
 
-def cut_while_running(output: NotebookNode, keep: int, note: str) -> None:
-    """Cut one output in place as it arrives, past a cell's budget of characters: a stream
-    keeps its first `keep` characters and `note` (the output itself stays, so a stderr
-    stream still fails the cell as nbgrader counts it), a display keeps only `note`. A
-    result (`execute_result`) is left for LimitOutputChars: nbgrader reads partial credit
-    from its text."""
+def cut_note(max_chars: int, total: int) -> str:
+    return f"… output cut at {_size(max_chars)} ({total:,} characters in all) …"
+
+
+def cut_while_running(outs: list, output: NotebookNode, keep: int) -> None:
+    """Cut the newest output of a cell as it arrives, once the cell has sent more than its
+    budget: a stream keeps its first `keep` characters; a stdout stream or a display with
+    nothing left to keep is dropped. A stderr stream always stays (nbgrader fails the cell
+    for it), and a result (`execute_result`) is left whole for LimitOutputChars: nbgrader
+    reads partial credit from its text."""
     kind = output.get("output_type")
-    if kind == "stream":
-        output.text = _text(output.get("text", ""))[:max(0, keep)] + (f"\n{note}\n" if note else "")
+    if kind == "stream" and (keep > 0 or output.get("name") == "stderr"):
+        output.text = _text(output.get("text", ""))[:max(0, keep)]
+    elif kind in ("stream", "display_data", "update_display_data") and outs and outs[-1] is output:
+        outs.pop()
     elif kind in ("display_data", "update_display_data"):
-        output.data = {"text/plain": note}
-        output.metadata = {}
+        output.data, output.metadata = {"text/plain": ""}, {}
 
 
 def output_size(output: NotebookNode) -> int:
