@@ -9,8 +9,9 @@ does not show hidden tests' source.
 
 import os
 
-from tito.course import AUTOGRADE_PREPROCESSORS, FEEDBACK_PREPROCESSORS
-from tito.sanitize import EXPORTER_FILTERS
+from tito.grading.pipeline import AUTOGRADE_PREPROCESSORS, FEEDBACK_PREPROCESSORS
+from tito.grading.sanitize import EXPORTER_FILTERS
+from tito.inline import STUB_MESSAGE
 
 c = get_config()  # noqa: F821  (injected by traitlets when this file is loaded)
 
@@ -32,7 +33,7 @@ if _gradebook:
 c.ClearSolutions.code_stub = {
     "python": (
         "# YOUR CODE HERE: follow the TODO and APPROACH in the docstring above.\n"
-        'raise NotImplementedError("Not implemented yet: replace this line with your code")'
+        f'raise NotImplementedError("{STUB_MESSAGE}: replace this line with your code")'
     )
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
@@ -54,7 +55,7 @@ c.OverwriteCells.add_missing_cells = True
 c.Autograde.create_student = True
 
 # Student code runs in a bubblewrap sandbox (tito.sandbox), and every graded test is run
-# again against the student's exported code alone (tito.preprocessors.CleanRoomCheck).
+# again against the student's exported code alone (tito.grading.preprocessors.CleanRoomCheck).
 c.TinyTorchSandbox.repo_root = here
 # What each sandboxed process tree (a kernel, a clean room, a package-test run) may use, like
 # PrairieLearn's graders: memory without swap (cgroup, with RLIMIT_AS as a backstop), processes
@@ -69,7 +70,7 @@ c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
 
 # Student outputs are data: every HTML page nbconvert makes from a notebook here (formgrader's
 # submission page, nbgrader's and tito's feedback) shows cleaned HTML and markdown and runs no
-# JavaScript output (tito.sanitize; autograde also stores sanitized notebooks).
+# JavaScript output (tito.grading.sanitize; autograde also stores sanitized notebooks).
 c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.filters = EXPORTER_FILTERS
 

@@ -53,12 +53,13 @@ def _tito(root: Path, *args: str) -> tuple[float, int]:
 
 
 def student_commands(root: Path, repeats: int) -> dict:
-    from tito import notebooks
-    from tito.paths import Paths
-    from tito.registry import resolve
+    from tito.course import notebooks
+    from tito.course.paths import Paths
+    from tito.course.registry import resolve
+    from tito.coursedir import release
 
     module = resolve(Paths(root), "03_layers")
-    notebooks.write(notebooks.reference_submission(module), module.student_notebook)
+    notebooks.write(release.reference_submission(module), module.student_notebook)
     results = {}
     for command in ("test", "complete"):
         runs = [_tito(root, "module", command, "03_layers") for _ in range(repeats)]
@@ -69,7 +70,7 @@ def student_commands(root: Path, repeats: int) -> dict:
 
 # -- what each protection costs -------------------------------------------------------------------
 def _kernel_start(site: Path, sandboxed: bool) -> float:
-    from tito.sandbox import SandboxedKernelManager
+    from tito.sandbox.kernel import SandboxedKernelManager
 
     async def start() -> float:
         manager = SandboxedKernelManager(kernel_name="python3")
@@ -91,7 +92,7 @@ def _kernel_start(site: Path, sandboxed: bool) -> float:
 def _limits(applied: bool):
     """With `applied` False, no cgroup and no rlimits (the sandbox's tmpfs size stays: it
     costs nothing)."""
-    from tito import limits
+    from tito.sandbox import limits
 
     saved = limits._hierarchy, limits._prlimit
     if not applied:
@@ -105,18 +106,22 @@ def _limits(applied: bool):
 def protections(root: Path, repeats: int) -> dict:
     """Median seconds of each piece, the variants interleaved so that a slow moment of the
     machine hits all of them alike."""
-    from tito import cleanroom, notebooks, sandbox
-    from tito.paths import Paths
-    from tito.preprocessors import site_modules
-    from tito.registry import resolve
+    from tito.course import notebooks
+    from tito.course.paths import Paths
+    from tito.course.registry import resolve
+    from tito.coursedir import release
+    from tito.grading import cleanroom
+    from tito.grading.preprocessors import site_modules
+    from tito.grading.setup import site_spec_for
+    from tito.sandbox.site import build_site
 
     module = resolve(Paths(root), "03_layers")
-    solved = notebooks.reference_submission(module)
+    solved = release.reference_submission(module)
     source = notebooks.read_source(module)
     cells, tests = cleanroom.exported_cells(solved, module.export_target), cleanroom.graded_tests(source)
     samples: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-site-") as folder:
-        site = sandbox.build_site(sandbox.site_spec_for(root, module.slug, include_completed=False),
+        site = build_site(site_spec_for(root, module.slug, include_completed=False),
                                   Path(folder) / "site")
         prerequisites = site_modules(site)
         for _ in range(repeats):
@@ -139,26 +144,29 @@ def protections(root: Path, repeats: int) -> dict:
 
 # -- the instructor's batch -------------------------------------------------------------------------
 def _course(root: Path, size: int, gradebook_url: str | None) -> None:
-    from tito import instructor, notebooks
-    from tito.paths import Paths
-    from tito.registry import resolve
+    from tito.course import notebooks
+    from tito.course.paths import Paths
+    from tito.course.registry import resolve
+    from tito.coursedir import release
+    from tito.coursedir.config import CoursePaths, load_config
+    from tito.workflows.instructor import assignments as instructor
 
     if gradebook_url:
         os.environ["TINYTORCH_GRADEBOOK_URL"] = gradebook_url
     paths = Paths(root)
     module = resolve(paths, "03_layers")
     instructor.generate(paths, module)
-    correct = notebooks.reference_submission(module)
+    correct = release.reference_submission(module)
     for index in range(size):
-        folder = paths.course / "submitted" / f"student{index:03d}" / module.slug
+        folder = CoursePaths.of(load_config(paths)).submitted(f"student{index:03d}", module.slug)
         notebooks.write(correct, folder / module.notebook_name)
         (folder / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC\n")
 
 
 def _autograde(root: Path, **options) -> dict:
-    from tito import instructor
-    from tito.paths import Paths
-    from tito.registry import resolve
+    from tito.course.paths import Paths
+    from tito.course.registry import resolve
+    from tito.workflows.instructor import assignments as instructor
 
     paths = Paths(root)
     started = time.perf_counter()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from tito import notebooks
-from tito.paths import Paths
-from tito.registry import resolve
+from tito.course import notebooks
+from tito.course.paths import Paths
+from tito.course.registry import resolve
+from tito.coursedir import release
 
 
 def module(root: Path, name: str = "03_layers"):
@@ -16,13 +17,13 @@ def module(root: Path, name: str = "03_layers"):
 
 def fresh(root: Path, name: str = "03_layers"):
     """The student notebook exactly as `tito module start` creates it."""
-    return notebooks.student_version(notebooks.read_source(module(root, name)))
+    return release.student_version(notebooks.read_source(module(root, name)))
 
 
 def solved(root: Path, name: str = "03_layers", only: set[str] | None = None, marker: str = ""):
     """A student notebook whose solution cells hold the reference code (all, or `only`),
     each followed by a `marker` comment when given."""
-    notebook = notebooks.reference_submission(module(root, name), only)
+    notebook = release.reference_submission(module(root, name), only)
     if marker:
         for cell in notebook.cells:
             if cell.metadata.get("nbgrader", {}).get("solution"):

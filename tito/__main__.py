@@ -1,7 +1,7 @@
 import sys
 
 try:
-    from tito.cli import main
+    from tito.cli.main import main
 except KeyboardInterrupt:  # Ctrl-C while tito is still starting
     sys.exit(130)
 

@@ -1,6 +1,7 @@
 """Notebook helper: a failed check reads as one line, `❌ test_name: reason`.
 
-Loaded by the first cell of each course notebook. The failure stays an error output of the
+Loaded by the first cell of each course notebook; it runs inside the sandboxed kernel
+(standard library only: the sandbox's site folder holds a copy). The failure stays an error output of the
 cell (so nbgrader still scores the cell 0); only its traceback is replaced by one line
 naming the test and the reason: the assertion's message, or the failing line when it has
 none, or the method that is still a stub.
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import linecache
 from types import TracebackType
+
+RESULT_MARKER = "❌"  # starts the one line of a failed check: grading and feedback look for it
+STUB_MESSAGE = "Not implemented yet"  # what a solution cell's stub raises (nbgrader_config.py's code_stub)
 
 
 def _frames(tb: TracebackType | None):
@@ -29,7 +33,7 @@ def _reason(etype: type, value: BaseException, tb: TracebackType | None) -> str:
         code = frames[-1].tb_frame.f_code
         where = getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
         detail = str(value).strip()
-        if not detail or detail.startswith("Not implemented yet"):  # the stub's own message
+        if not detail or detail.startswith(STUB_MESSAGE):  # the stub's own message
             return f"{where} is not implemented yet"
         return f"{where}: {detail}"
     if str(value).strip():
@@ -44,7 +48,8 @@ def _reason(etype: type, value: BaseException, tb: TracebackType | None) -> str:
 
 def one_line(etype: type, value: BaseException, tb: TracebackType | None) -> str:
     test = _test_name(tb)
-    return f"❌ {test}: {_reason(etype, value, tb)}" if test else f"❌ {_reason(etype, value, tb)}"
+    reason = _reason(etype, value, tb)
+    return f"{RESULT_MARKER} {test}: {reason}" if test else f"{RESULT_MARKER} {reason}"
 
 
 def short_failures() -> None:

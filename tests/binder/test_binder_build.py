@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from helpers import commit_all, copy_repo, git, run_tito
 
-from tito import edition
-from tito.paths import Paths
-from tito.registry import discover
+from tito.course.paths import Paths
+from tito.course.registry import discover
+from tito.workflows.instructor import edition
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ import pytest
 from factory import solved, write
 from helpers import commit_all, copy_repo, git, run_tito, tito_env
 
-from tito import edition
-from tito.paths import Paths
+from tito.course.paths import Paths
+from tito.workflows.instructor import edition
 
 MODULES = ["01_tensor", "02_activations", "03_layers"]
 NOTEBOOKS = {"01_tensor": "tensor.ipynb", "02_activations": "activations.ipynb", "03_layers": "layers.ipynb"}
@@ -46,10 +46,11 @@ def test_the_edition_holds_what_a_student_needs_and_nothing_else(published):
         assert f".course/{slug}/{name}" in files and f"tests/{slug}/test_{slug.split('_', 1)[1]}.py" in files or \
             any(f.startswith(f"tests/{slug}/") for f in files)
     assert {"README.md", "binder/postBuild", "binder/requirements.txt", "pyproject.toml", ".gitignore",
-            "tinytorch/core/__init__.py", "tito/cli.py", "tito/student.py"} <= files
+            "tinytorch/core/__init__.py", "tito/cli/main.py", "tito/workflows/student.py"} <= files
     assert not [f for f in files if f.startswith(("src/", "nbgrader/", "tests/sources/", "tests/nbgrader/",
                                                   "tests/hostile/", "modules/"))]
-    assert not {"tito/instructor.py", "tito/edition.py", "tito/distributed.py"} & files
+    assert not {"tito/workflows/instructor/assignments.py", "tito/workflows/instructor/edition.py",
+                "tito/workflows/instructor/distributed.py", "tito/cli/instructor.py"} & files
     assert not [f for f in files if f.startswith("tinytorch/core/") and f != "tinytorch/core/__init__.py"], \
         "no graded module's build ships"
     assert len(git(published, "log", "--format=%H").split()) == 1, "fresh history: one commit"

@@ -49,9 +49,10 @@ def grade_batch(root: Path, slug: str, build) -> dict:
     {id: GradeReport}."""
     from factory import write
 
-    from tito import instructor
-    from tito.paths import Paths
-    from tito.registry import resolve
+    from tito.course.paths import Paths
+    from tito.course.registry import resolve
+    from tito.coursedir.config import CoursePaths, load_config
+    from tito.workflows.instructor import assignments as instructor
 
     with tito_process_env(root):
         paths = Paths(root)
@@ -59,9 +60,8 @@ def grade_batch(root: Path, slug: str, build) -> dict:
         instructor.generate(paths, module)
         submissions = build()
         for student, notebook in submissions.items():
-            folder = paths.course / "submitted" / student / module.slug
+            folder = CoursePaths.of(load_config(paths)).submitted(student, module.slug)
             write(notebook, folder / module.notebook_name)
             (folder / "timestamp.txt").write_text(TIMESTAMP)
         result = instructor.autograde(paths, module)
-    reports = getattr(result, "reports", result)  # an AutogradeResult, or (older tito) the list itself
-    return {report.student: report for report in reports}
+    return {report.student: report for report in result.reports}

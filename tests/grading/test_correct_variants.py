@@ -147,9 +147,9 @@ def outcome(tmp_path_factory):
     """Grades ({module: {id: GradeReport}}) and each variant's exported package file."""
     from factory import edit, solved
 
-    from tito import export
-    from tito.paths import Paths
-    from tito.registry import resolve
+    from tito.course import export
+    from tito.course.paths import Paths
+    from tito.course.registry import resolve
 
     root = new_repo(tmp_path_factory.mktemp("variants"))
     notebooks, builds = {}, {}
@@ -178,8 +178,8 @@ def outcome(tmp_path_factory):
 def package_tests(outcome, tmp_path_factory):
     """{variant: (exit code, output)} of `pytest tests/<module>` against a copy of the
     package holding the variant's build, two at a time (both cores)."""
-    from tito.paths import Paths
-    from tito.registry import resolve
+    from tito.course.paths import Paths
+    from tito.course.registry import resolve
 
     _, builds = outcome
     running, results = {}, {}
@@ -225,8 +225,8 @@ def test_variant_passes_the_package_tests_on_its_own_build(outcome, package_test
 
 @pytest.mark.parametrize("name", list(BY_NAME))
 def test_the_variant_really_differs_from_the_reference(outcome, name):
-    from tito.paths import Paths
-    from tito.registry import resolve
+    from tito.course.paths import Paths
+    from tito.course.registry import resolve
 
     _, builds = outcome
     reference = resolve(Paths(REPO), BY_NAME[name].module).package_file.read_text(encoding="utf-8")

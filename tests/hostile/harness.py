@@ -32,7 +32,7 @@ import factory
 from attacks import ACCOMPLICE_BANNER, ACCOMPLICE_PORTS, DAEMON_MARK
 from helpers import tito_env
 
-from tito import notebooks
+from tito.course import notebooks
 
 CANARY = "hostile-canary-4f1d2c"  # a fake secret in the grader's environment
 TIMESTAMP = "2026-11-20 10:00:00.000000 UTC\n"

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.slow
 
 CELL_TIMEOUT = 8
 SUBMISSION_TIMEOUT = 45
-STEP_GRACE = 5  # tito.cleanroom.STEP_GRACE (not imported: the undefended engine has none)
+STEP_GRACE = 5  # tito.grading.cleanroom.STEP_GRACE (not imported: the undefended engine has none)
 SLACK = 30  # a busy machine: kernel starts, imports and the honest cells of each submission
 ATTACK_SECONDS = 120
 HONEST = "honest"
@@ -185,10 +185,11 @@ def double(x):
 
 
 def test_the_clean_room_is_stopped_from_outside_and_keeps_what_finished(tmp_path):
-    from tito import cleanroom, sandbox
+    from tito.grading import cleanroom
+    from tito.sandbox.site import SiteSpec, build_site
 
     (tmp_path / "tinytorch" / "core").mkdir(parents=True)
-    site = sandbox.build_site(sandbox.SiteSpec(tmp_path / "tinytorch", (), False), tmp_path / "site")
+    site = build_site(SiteSpec(tmp_path / "tinytorch", (), False), tmp_path / "site")
     tests = [{"grade_id": "before", "source": "assert True"}, {"grade_id": "stalls", "source": "double(1)"},
              {"grade_id": "after", "source": "assert True"}]
     result = cleanroom.run(site, "core.toy", [{"id": "cell-0", "source": _CANCELS_TIMER}], tests, [], 2)

@@ -17,7 +17,7 @@ import harness
 import pytest
 from helpers import copy_repo, run_tito, tito_env
 
-from tito import limits
+from tito.sandbox import limits
 
 pytestmark = pytest.mark.slow
 

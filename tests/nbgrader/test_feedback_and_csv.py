@@ -27,7 +27,7 @@ def test_feedback_writes_one_page_per_submission(graded_batch, feedback):
 
 
 def test_an_ungradable_submission_gets_a_page_saying_why(graded_batch, feedback):
-    from tito.feedback import page_text
+    from tito.grading.feedback import page_text
 
     for student in sorted(UNGRADABLE):
         text = " ".join(page_text((graded_batch.course / "feedback" / student / "03_layers/layers.html")
@@ -36,7 +36,7 @@ def test_an_ungradable_submission_gets_a_page_saying_why(graded_batch, feedback)
 
 
 def test_feedback_shows_hidden_checks_but_not_their_code(graded_batch, feedback):
-    from tito.feedback import page_text
+    from tito.grading.feedback import page_text
 
     text = page_text((graded_batch.course / "feedback/hidden_failure/03_layers/layers.html").read_text())
     assert "Hidden checks, run by the grader" in text

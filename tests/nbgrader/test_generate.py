@@ -15,10 +15,10 @@ import pytest
 from course_batch import generate
 from helpers import copy_repo
 
-from tito import notebooks
+from tito.course import notebooks
 from tito.errors import TitoError
-from tito.paths import Paths
-from tito.registry import resolve
+from tito.course.paths import Paths
+from tito.course.registry import resolve
 
 pytestmark = pytest.mark.slow
 

@@ -26,7 +26,7 @@ from course_batch import MODULE, TOTALS, course_env, generate, tito_process_env,
 from helpers import copy_repo, run_tito
 from test_scale import STUDENTS, grades
 
-from tito import distributed
+from tito.workflows.instructor import distributed
 from tito.errors import TitoError
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")]
@@ -218,7 +218,7 @@ def test_loopback_or_insecure_cluster_reaches_the_client(no_client, cluster):
 
 
 def test_the_cli_refuses_an_open_scheduler_before_grading(course, no_client, capsys):
-    from tito import cli
+    from tito.cli import main as cli
 
     before = _snapshot(course)
     with tito_process_env(course):

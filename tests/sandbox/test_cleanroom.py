@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tito import cleanroom, sandbox
+from tito.grading import cleanroom
+from tito.sandbox.site import SiteSpec, build_site
 
 GOOD = textwrap.dedent('''
     import numpy as np
@@ -36,7 +37,7 @@ TEST = textwrap.dedent('''
 def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("site")
     (folder / "tinytorch" / "core").mkdir(parents=True)
-    return sandbox.build_site(sandbox.SiteSpec(folder / "tinytorch", (), False), folder / "built")
+    return build_site(SiteSpec(folder / "tinytorch", (), False), folder / "built")
 
 
 WRONG = textwrap.dedent('''

@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tito import sandbox
+from tito.grading.setup import site_spec_for
+from tito.sandbox import bwrap as sandbox
+from tito.sandbox.kernel import SandboxedKernelManager
+from tito.sandbox.site import build_site
 
 PROBE = textwrap.dedent('''
     import json, os, socket, sys
@@ -53,8 +56,8 @@ def probe(site: Path, root: Path, monkeypatch) -> dict:
 
 
 def site_for(root: Path, tmp_path: Path, extra: dict | None = None) -> Path:
-    spec = sandbox.site_spec_for(root, "03_layers", include_completed=True)
-    return sandbox.build_site(spec, tmp_path / f"site-{uuid.uuid4().hex[:6]}", extra_files=extra)
+    spec = site_spec_for(root, "03_layers", include_completed=True)
+    return build_site(spec, tmp_path / f"site-{uuid.uuid4().hex[:6]}", extra_files=extra)
 
 
 @pytest.fixture
@@ -84,7 +87,7 @@ def test_planting_the_reference_where_the_sandbox_sees_it_is_detected(course_rep
 def test_the_site_hides_the_graded_module_and_later_ones(repo, tmp_path):
     for slug, hidden, shown in [("01_tensor", {"tensor.py", "activations.py", "layers.py"}, set()),
                                 ("03_layers", {"layers.py"}, {"tensor.py", "activations.py"})]:
-        site = sandbox.build_site(sandbox.site_spec_for(repo, slug, include_completed=False), tmp_path / slug)
+        site = build_site(site_spec_for(repo, slug, include_completed=False), tmp_path / slug)
         present = {p.name for p in (site / "tinytorch/core").glob("*.py")}
         assert not hidden & present and shown <= present, (slug, present)
 
@@ -94,7 +97,7 @@ def test_students_own_earlier_builds_are_seen_but_never_the_graded_one(repo, tmp
     completed.mkdir()
     (completed / "tensor.py").write_text("MINE = 1\n")
     (completed / "layers.py").write_text("MINE = 3\n")
-    site = sandbox.build_site(sandbox.site_spec_for(repo, "03_layers", include_completed=True), tmp_path / "s")
+    site = build_site(site_spec_for(repo, "03_layers", include_completed=True), tmp_path / "s")
     assert (site / "tinytorch/core/_completed/tensor.py").is_file()
     assert not (site / "tinytorch/core/_completed/layers.py").exists()
 
@@ -107,7 +110,7 @@ def _start_daemon_in_kernel(site: Path, sandboxed: bool) -> str:
     marker = f"tito-daemon-{uuid.uuid4().hex}"
 
     async def run_kernel():
-        manager = sandbox.SandboxedKernelManager(kernel_name="python3")
+        manager = SandboxedKernelManager(kernel_name="python3")
         manager.settings.site, manager.settings.enabled = str(site), sandboxed
         await manager.start_kernel()
         client = manager.client()
@@ -143,7 +146,7 @@ def test_processes_started_inside_die_with_the_kernel(tmp_path):
 def test_without_the_sandbox_the_same_daemon_survives(tmp_path, monkeypatch):
     """The control: what the sandbox (and the process tree's cgroup) prevents really happens
     without them."""
-    from tito import limits
+    from tito.sandbox import limits
 
     monkeypatch.setattr(limits, "_hierarchy", lambda: "no cgroup for the control")
     (tmp_path / "site" / "tinytorch").mkdir(parents=True)
@@ -199,7 +202,7 @@ def test_no_process_in_a_kernel_sandbox_holds_the_grader_environment(tmp_path, m
     printed: list[str] = []
 
     async def run_kernel():
-        manager = sandbox.SandboxedKernelManager(kernel_name="python3")
+        manager = SandboxedKernelManager(kernel_name="python3")
         manager.settings.site = str(tmp_path / "site")
         await manager.start_kernel()
         client = manager.client()
@@ -227,7 +230,7 @@ def test_a_deep_temporary_folder_still_gives_short_kernel_socket_paths(tmp_path,
     deep = tmp_path / ("d" * 120)
     deep.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(deep))
-    manager = sandbox.SandboxedKernelManager(kernel_name="python3")
+    manager = SandboxedKernelManager(kernel_name="python3")
     try:
         assert len(f"{manager.ip}-65535") <= 100, manager.ip
     finally:

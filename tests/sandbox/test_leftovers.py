@@ -26,7 +26,7 @@ import nbformat
 import pytest
 from helpers import copy_repo, run_tito, tito_env
 
-from tito import notebooks
+from tito.course import notebooks
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""tito.limits: the cgroup of each sandboxed process tree (v1 and v2), the rlimits, how a
+"""tito.sandbox.limits: the cgroup of each sandboxed process tree (v1 and v2), the rlimits, how a
 limit reached is read back, and grading where limits cannot be applied."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from pathlib import Path
 import factory
 import pytest
 
-from tito import limits, sandbox
+from tito.sandbox import bwrap as sandbox
+from tito.sandbox import limits
 
 SMALL = limits.Limits(memory_bytes=300 << 20, processes=64, disk_bytes=64 << 20, open_files=256)
 
@@ -159,10 +160,10 @@ def test_the_sandbox_disk_is_its_limit(tmp_path):
 
 
 def test_grading_works_where_limits_cannot_be_applied_and_says_so(repo, monkeypatch):
-    from tito import student
-    from tito.paths import Paths
-    from tito.registry import resolve
-    from tito.report import FlagKind
+    from tito.course.paths import Paths
+    from tito.course.registry import resolve
+    from tito.grading.report import FlagKind
+    from tito.workflows import student
 
     monkeypatch.setattr(limits, "_hierarchy", lambda: "no cgroup for this test")
     monkeypatch.setenv("TINYTORCH_CELL_TIMEOUT", "30")

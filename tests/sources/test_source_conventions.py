@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from tito import notebooks
-from tito.paths import Paths
-from tito.registry import discover
+from tito.course import notebooks
+from tito.course.paths import Paths
+from tito.course.registry import discover
+from tito.coursedir import release
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = {module.slug: module for module in discover(Paths(ROOT))}
@@ -69,7 +70,7 @@ def sources():
 def test_no_solution_line_appears_in_the_student_notebook(sources, slug):
     source = sources[slug]
     assert len(solution_lines(source)) >= 5, "the check has solution lines to look for"
-    student = notebooks.student_version(copy.deepcopy(source))
+    student = release.student_version(copy.deepcopy(source))
     assert leaked_lines(source, student) == []
 
 
@@ -84,7 +85,7 @@ def test_a_planted_leak_is_caught(sources, where):
     else:
         cell = next(c for c in source.cells if notebooks.grade_id(c) == "linear")
         cell.source = cell.source.replace("        HINTS:\n", f"        HINTS:\n        - Try {secret}.\n", 1)
-    student = notebooks.student_version(source)
+    student = release.student_version(source)
     assert leaked_lines(source, student) == [secret]
 
 
@@ -319,7 +320,7 @@ def test_header_lines_in_the_percent_source_are_json(slug):
 def test_package_tests_hold_no_hidden_test_or_solution_line():
     """tests/NN_name/*.py go to students (`tito release student`): no line of them may be a
     hidden test or a solution line of any module, by the edition's own check."""
-    from tito import edition
+    from tito.workflows.instructor import edition
 
     paths = Paths(ROOT)
     files = {path.relative_to(ROOT).as_posix(): path.read_bytes()
@@ -329,7 +330,7 @@ def test_package_tests_hold_no_hidden_test_or_solution_line():
 
 
 def test_the_package_test_leak_check_can_fail():
-    from tito import edition
+    from tito.workflows.instructor import edition
 
     paths = Paths(ROOT)
     hidden = next(line for line in sources_hidden_lines() if len(line) > 30)

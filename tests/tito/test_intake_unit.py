@@ -1,4 +1,4 @@
-"""tito.intake on its own: what is read, what is refused and why (no kernels)."""
+"""tito.coursedir.intake on its own: what is read, what is refused and why (no kernels)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tito import intake
-from tito.intake import IntakeLimits, read_submission
+from tito.coursedir import intake
+from tito.coursedir.intake import IntakeLimits, read_submission
 
 NOTEBOOK = "layers.ipynb"
 LIMITS = IntakeLimits(max_file_bytes=10_000, max_submission_bytes=15_000)  # each file costs at least 4 KiB

@@ -2,10 +2,11 @@
 
 import pytest
 
-from tito import notebooks
+from tito.course import notebooks
+from tito.course.paths import Paths
+from tito.course.registry import resolve
+from tito.coursedir import release
 from tito.errors import TitoError
-from tito.paths import Paths
-from tito.registry import resolve
 
 
 @pytest.fixture
@@ -15,7 +16,7 @@ def layers(repo):
 
 def test_leaks_are_found_line_by_line(layers):
     source = notebooks.read_source(layers)
-    student = notebooks.student_version(source)
+    student = release.student_version(source)
     assert notebooks.solution_leaks(source, student) == []
     dropout = next(c for c in student.cells if notebooks.grade_id(c) == "dropout")
     dropout.source += "\n        mask = _keep_mask(x.shape, keep, self.rng)\n"
@@ -28,12 +29,12 @@ def test_a_student_notebook_that_would_leak_is_refused(layers, monkeypatch):
     for step in (ClearSolutions, ClearHiddenTests):  # as if nbgrader stripped nothing
         monkeypatch.setattr(step, "preprocess", lambda self, nb, resources: (nb, resources))
     with pytest.raises(TitoError, match="would contain solution lines"):
-        notebooks.student_version(notebooks.read_source(layers))
+        release.student_version(notebooks.read_source(layers))
 
 
 def test_a_solution_block_outside_a_solution_cell_is_a_clear_error(layers):
     source = notebooks.read_source(layers)
     next(c for c in source.cells if notebooks.grade_id(c) == "dropout").metadata["nbgrader"]["solution"] = False
     with pytest.raises(TitoError, match="cannot strip") as info:
-        notebooks.student_version(source)
+        release.student_version(source)
     assert '"solution": true' in info.value.hint

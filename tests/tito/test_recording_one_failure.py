@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
-from tito import gradebook, grading
-from tito.grading import Outcome, Submission
-from tito.report import CellResult, FlagKind, GradeReport
+from tito.coursedir.config import CoursePaths
+from tito.grading import engine as grading
+from tito.grading.engine import Outcome, Submission
+from tito.grading.report import CellResult, FlagKind, GradeReport
+from tito.grading.setup import Setup
+from tito.workflows.instructor import gradebook
 
 MODULE = "03_layers"
 
@@ -20,9 +23,9 @@ MODULE = "03_layers"
 def config(tmp_path) -> Config:
     from nbgrader.api import Gradebook
 
-    from tito import course
+    from tito.coursedir.converters import speed_up_new_gradebooks
 
-    course._speed_up_new_gradebooks()  # nbgrader would run the `alembic` command otherwise
+    speed_up_new_gradebooks()  # nbgrader would run the `alembic` command otherwise
     config = Config()
     config.CourseDirectory.root = str(tmp_path / "course")
     config.CourseDirectory.db_url = f"sqlite:///{tmp_path / 'course' / 'gradebook.db'}"
@@ -61,8 +64,8 @@ def test_one_outcome_that_cannot_be_stored_does_not_stop_the_others(config, monk
     mallory = outcomes[1].report
     assert not mallory.graded and mallory.has(FlagKind.GRADING_ERROR) and "cannot store this one" in mallory.reason
     assert outcomes[0].report.flags == [] and outcomes[2].report.flags == []
-    stored = gradebook.stored_report(grading.course.directory(config), MODULE, "mallory")
-    assert stored["graded"] is False and "grading_error" in str(stored["flags"])
+    stored = gradebook.stored_report(CoursePaths.of(config), MODULE, "mallory")
+    assert stored.graded is False and stored.has(FlagKind.GRADING_ERROR)
 
 
 def test_an_outcome_that_cannot_be_stored_at_all_is_still_reported(config, monkeypatch):
@@ -104,7 +107,7 @@ def test_an_unexpected_grading_error_is_that_submissions_flag(monkeypatch):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(grading, "grade", broken)
-    setup = grading.Setup(MODULE, "layers.ipynb", "core.layers", {}, {}, {})
+    setup = Setup(MODULE, "layers.ipynb", "core.layers", {}, {}, {})
     outcome = grading.grade_or_flag(setup, Submission("ada", b"{}"))
     assert not outcome.report.graded and outcome.report.has(FlagKind.GRADING_ERROR)
     assert "disk on fire" in outcome.report.reason and outcome.autograded is None

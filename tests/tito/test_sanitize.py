@@ -13,7 +13,7 @@ from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from nbgrader import utils
 
-from tito import feedback, sanitize
+from tito.grading import feedback, sanitize
 
 RAN = "document.body.setAttribute('data-pwned', '1')"
 PAYLOADS = {
@@ -243,10 +243,10 @@ def test_formgrader_exporter_from_nbgrader_config_sanitizes_a_notebook_autograde
     from nbgrader.server_extensions.formgrader import handlers
     from traitlets.config import Config
 
-    from tito import course
-    from tito.paths import Paths
+    from tito.course.paths import Paths
+    from tito.coursedir.config import load_config
 
-    config = course.load_config(Paths(Path(__file__).resolve().parents[2]))
+    config = load_config(Paths(Path(__file__).resolve().parents[2]))
     extra = Config()
     extra.HTMLExporter.template_name = "formgrade"
     extra.HTMLExporter.extra_template_basedirs = [handlers.template_path]
@@ -269,7 +269,7 @@ def test_output_is_cut_while_the_cell_runs_and_a_stderr_stream_still_counts(tmp_
     from nbgrader import utils
     from traitlets.config import Config
 
-    from tito.preprocessors import SandboxedExecute
+    from tito.grading.preprocessors import SandboxedExecute
 
     (tmp_path / "site" / "tinytorch").mkdir(parents=True)
     config = Config()

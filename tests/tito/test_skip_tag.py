@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nbformat
 
-from tito.preprocessors import keep_graded_cells_running
+from tito.grading.preprocessors import keep_graded_cells_running
 
 TAG = "skip-when-grading"
 

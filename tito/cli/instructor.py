@@ -1,0 +1,231 @@
+"""The instructor's commands (`tito src`, `course`, `nbgrader`, `release`): parse, call
+one library function of tito.workflows, print. Not in the student edition."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tito.cli import ui
+from tito.cli.shared import (
+    current_paths,
+    module_named,
+    modules_named,
+    no_sandbox_option,
+    positive_int,
+    print_report,
+    relative,
+    warn_unsandboxed,
+)
+from tito.course import export
+from tito.fileops import atomic_write_text
+from tito.grading.report import reports_json
+from tito.workflows import build
+
+
+# -- src / course ---------------------------------------------------------------------------
+def _note_completed_builds(paths, modules) -> None:
+    for module in modules:
+        if module.completed_file.is_file():
+            ui.say(("ℹ", "cyan"), f" your own build {relative(paths, module.completed_file)} was left as it is "
+                   f"and is still what `import {module.import_name}` gives; "
+                   f"`tito module reset {module.slug} --package` switches back to the reference build.")
+
+
+def cmd_src_export(args) -> int:
+    paths = current_paths()
+    modules = modules_named(paths, args.modules)
+    results = export.export_reference(modules, check=args.check)
+    stale = [r for r in results if r.changed]
+    if args.check:
+        for result in stale:
+            ui.say_error(("out of date:", "red"), " ", relative(paths, result.path))
+        if stale:
+            ui.error(f"{len(stale)} generated file(s) differ from src/.", "Run `tito src export`.")
+            return 1
+        ui.say((f"All {len(results)} generated files are up to date.", "green"))
+        return 0
+    for result in results:
+        ui.say(("updated", "green") if result.changed else "unchanged", " ", relative(paths, result.path))
+    _note_completed_builds(paths, modules)
+    return 0
+
+
+def cmd_course_build(args) -> int:
+    """The main job on the bundled reference: package, student notebooks, graded reference."""
+    paths = current_paths()
+    modules = modules_named(paths, args.modules)
+    for result in export.export_reference(modules):
+        ui.say(("exported", "green") if result.changed else "up to date", " ", relative(paths, result.path))
+    _note_completed_builds(paths, modules)
+    all_full = True
+    for module in modules:
+        started = time.perf_counter()
+        with ui.status(f"Preparing {module.slug} and grading its reference solution with nbgrader…"):
+            built = build.build_module(paths, module)
+        ui.say(("created", "green") if built.created else "kept (already there)", " ", relative(paths, built.notebook))
+        print_report(built.report, f"{module.slug}: reference solution ({time.perf_counter() - started:.1f} s)")
+        all_full = all_full and built.report.full_marks
+    return 0 if all_full else 1
+
+
+# -- nbgrader ------------------------------------------------------------------------------
+def cmd_nbgrader_generate(args) -> int:
+    from tito.workflows.instructor import assignments  # imports nbgrader: only for these commands
+
+    paths = current_paths()
+    module = module_named(paths, args.module)
+    sandboxed = warn_unsandboxed(args)
+    with ui.status(f"Generating {module.slug} with nbgrader and checking it…"):
+        result = assignments.generate(paths, module, sandboxed=sandboxed)
+    ui.say(("Release:", "green"), " ", relative(paths, result.release))
+    ui.say(f"  reference solution: {result.reference.score:g}/{result.reference.max_score:g}")
+    ui.say(f"  untouched release:  {result.untouched.score:g}/{result.untouched.max_score:g} "
+           "(every graded cell fails on the stubs)")
+    ui.say("  no solution line and no hidden test in the release; nbgrader validate passes")
+    return 0
+
+
+def cmd_nbgrader_autograde(args) -> int:
+    from tito.workflows.instructor import assignments  # imports nbgrader: only for these commands
+
+    paths = current_paths()
+    module = module_named(paths, args.module)
+    sandboxed = warn_unsandboxed(args)
+    cluster = _cluster(args)
+    started = time.perf_counter()
+    columns = [TextColumn("autograding {task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+               TextColumn("[red]{task.fields[failed]} below full marks"), TimeElapsedColumn()]
+    with Progress(*columns, console=ui.console, transient=True) as bar:
+        task = bar.add_task(module.slug, total=None, failed=0)
+
+        def progress(report) -> None:
+            bar.update(task, advance=1, failed=bar.tasks[0].fields["failed"] + (not report.full_marks))
+
+        def waiting(other: str) -> None:
+            ui.say((f"Waiting for {other} of {module.slug} to finish (one at a time per course)…", "yellow"))
+
+        if args.student:
+            bar.update(task, total=len(args.student))
+        result = assignments.autograde(paths, module, args.student, jobs=args.jobs, scheduler=cluster,
+                                      sandboxed=sandboxed, progress=progress, waiting=waiting)
+    elapsed = time.perf_counter() - started
+    reports = result.reports
+    ui.console.print(ui.batch_table(reports, f"{module.slug}: {len(reports)} submission(s), {elapsed:.1f} s "
+                                             f"({elapsed / len(reports):.2f} s each)"))
+    if args.json:
+        atomic_write_text(Path(args.json), reports_json(reports) + "\n")
+    return 0
+
+
+def cmd_nbgrader_feedback(args) -> int:
+    from tito.workflows.instructor import assignments  # imports nbgrader: only for these commands
+
+    paths = current_paths()
+    module = module_named(paths, args.module)
+    cluster = _cluster(args)
+    with ui.status(f"Writing feedback for {module.slug}…"):
+        pages = assignments.feedback(paths, module, args.student, jobs=args.jobs, scheduler=cluster)
+    for page in pages:
+        ui.say(f"feedback: {relative(paths, page)}")
+    ui.say((f"{len(pages)} feedback page(s) written.", "green"))
+    return 0
+
+
+def cmd_nbgrader_export(args) -> int:
+    from tito.workflows.instructor import assignments  # imports nbgrader: only for these commands
+
+    paths = current_paths()
+    destination = assignments.export_csv(paths, Path(args.to).expanduser().resolve(), force=args.force)
+    ui.say(("Grades written to", "green"), " ", str(destination))
+    return 0
+
+
+# -- release --------------------------------------------------------------------------------
+def cmd_release_student(args) -> int:
+    from tito.workflows.instructor import edition  # imports nbgrader: only for this command
+
+    paths = current_paths()
+    with ui.status("Building the student edition and checking every file for answers…"):
+        result = edition.release(paths, Path(args.to).expanduser().resolve(), provide=args.provide or [])
+    ui.say(("Student edition written to", "green"), f" {result.folder} ({len(result.files)} files, "
+           f"commit {result.commit[:12]})")
+    for line in result.summary:
+        ui.say(f"  {line}")
+    return 0
+
+
+# -- parser ----------------------------------------------------------------------------------
+def _cluster_options(parser, help: str) -> None:
+    parser.add_argument("--scheduler", metavar="ADDRESS", help=help)
+    parser.add_argument("--tls-ca-file", metavar="PEM", help="the cluster's CA certificate (default: Dask's config)")
+    parser.add_argument("--tls-cert", metavar="PEM", help="this client's certificate (default: Dask's config)")
+    parser.add_argument("--tls-key", metavar="PEM", help="this client's private key (default: Dask's config)")
+    parser.add_argument("--insecure-cluster", action="store_true",
+                        help="allow a plain tcp:// scheduler on another host (no authentication; reports are flagged)")
+
+
+def _cluster(args):
+    """The Dask cluster of --scheduler and its TLS options (None: grade on this machine)."""
+    from tito.workflows.instructor import distributed
+
+    if not args.scheduler:
+        return None
+    cluster = distributed.Cluster(args.scheduler, args.tls_ca_file, args.tls_cert, args.tls_key,
+                                  insecure=args.insecure_cluster)
+    distributed.check_address(cluster)
+    distributed.security(cluster)  # certificates that cannot be loaded: an error now, before any grading
+    if cluster.insecure and cluster.is_open:
+        ui.warning(f"--insecure-cluster: {cluster.address} is an open Dask scheduler (tcp://, no TLS). Anyone who "
+                   "can reach it can read the hidden tests and run code on this host. Every report records this.")
+    return cluster
+
+
+def add_commands(groups) -> None:
+    src = groups.add_parser("src", help="build commands").add_subparsers(dest="command", required=True)
+    export_parser = src.add_parser("export", help="regenerate tinytorch/core/*.py from src/")
+    export_parser.add_argument("modules", nargs="*")
+    export_parser.add_argument("--check", action="store_true", help="only list out-of-date files (exit 1 if any)")
+    export_parser.set_defaults(func=cmd_src_export)
+
+    course = groups.add_parser("course", help="whole-course jobs").add_subparsers(dest="command", required=True)
+    build_parser = course.add_parser("build", help="export the package, prepare notebooks, grade the reference")
+    build_parser.add_argument("modules", nargs="*")
+    build_parser.set_defaults(func=cmd_course_build)
+
+    nbgrader = groups.add_parser("nbgrader", help="instructor commands").add_subparsers(dest="command",
+                                                                                         required=True)
+    generate = nbgrader.add_parser("generate", help="build the release with nbgrader and check it")
+    generate.add_argument("module")
+    no_sandbox_option(generate)
+    generate.set_defaults(func=cmd_nbgrader_generate)
+    autograde = nbgrader.add_parser("autograde", help="grade every submission of a module")
+    autograde.add_argument("module")
+    autograde.add_argument("--student", nargs="+", metavar="ID", help="grade only these students")
+    autograde.add_argument("--jobs", type=positive_int, help="local worker processes (default: one per core)")
+    _cluster_options(autograde, "grade on a Dask cluster with mutual TLS (tls://host:8786)")
+    autograde.add_argument("--json", metavar="FILE", help="also write every report (cells, reasons, flags) as JSON")
+    no_sandbox_option(autograde)
+    autograde.set_defaults(func=cmd_nbgrader_autograde)
+    feedback = nbgrader.add_parser("feedback", help="write HTML feedback for graded submissions")
+    feedback.add_argument("module")
+    feedback.add_argument("--student", nargs="+", metavar="ID", help="only these students")
+    feedback.add_argument("--jobs", type=positive_int, help="local worker processes (default: one per core)")
+    _cluster_options(feedback, "render on a Dask cluster with mutual TLS (tls://host:8786)")
+    feedback.set_defaults(func=cmd_nbgrader_feedback)
+    csv = nbgrader.add_parser("export", help="write the grades CSV (with reasons and flags)")
+    csv.add_argument("--to", default="grades.csv", metavar="FILE.csv")
+    csv.add_argument("--force", action="store_true", help="replace FILE.csv if it exists")
+    csv.set_defaults(func=cmd_nbgrader_export)
+
+    release = groups.add_parser("release", help="publish an edition").add_subparsers(dest="command", required=True)
+    student = release.add_parser("student", help="write the student edition (no answers) as a new git repository")
+    student.add_argument("--to", required=True, metavar="DIR",
+                         help="a new or empty folder, or an earlier edition to update (adds a commit)")
+    student.add_argument("--provide", nargs="+", metavar="MODULE",
+                         help="modules shipped with their reference build (past assignments)")
+    student.set_defaults(func=cmd_release_student)
+
+

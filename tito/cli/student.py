@@ -1,0 +1,193 @@
+"""The student's commands (`tito module …`) and `tito system doctor`: parse, call one
+library function of tito.workflows, print."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from rich.text import Text
+
+from tito.cli import ui
+from tito.cli.shared import (
+    current_paths,
+    module_named,
+    modules_named,
+    no_sandbox_option,
+    print_report,
+    relative,
+    warn_unsandboxed,
+)
+from tito.errors import TitoError
+from tito.workflows import doctor, student
+from tito.workflows.student import ModuleState
+
+
+# -- module ---------------------------------------------------------------------------------
+def cmd_module_list(args) -> int:
+    paths = current_paths()
+    table = ui.table("TinyTorch modules", ["module", "state", "points", "notebook"])
+    colours = {ModuleState.COMPLETED: "green", ModuleState.IN_PROGRESS: "yellow", ModuleState.NOT_STARTED: "dim"}
+    notes = []
+    for row in student.status(paths):
+        points = "—" if row.score is None else f"{row.score:g}/{row.max_score:g}"
+        if row.state is ModuleState.COMPLETED:
+            points += " (completed with)"
+        elif row.score is not None:
+            points += " (last test)"
+        table.add_row(ui.plain(row.module.slug), Text(row.state.value, style=colours[row.state]), ui.plain(points),
+                      ui.plain(relative(paths, row.module.student_notebook)))
+        if row.note:
+            notes.append(f"{row.module.slug}: {row.note}")
+    ui.console.print(table)
+    for note in notes:
+        ui.say((f"⚠ {note}", "yellow"))
+    return 0
+
+
+def cmd_module_start(args) -> int:
+    paths = current_paths()
+    if args.all:
+        for module in modules_named(paths, []):
+            path, created = student.start(paths, module, check=False)
+            ui.say(("created", "green") if created else "kept (already there)", " ", relative(paths, path))
+        return 0
+    if not args.module:
+        raise TitoError("Which module? Give its name, e.g. `tito module start 03_layers`, or --all.")
+    module = module_named(paths, args.module)
+    path, created = student.start(paths, module)
+    where = relative(paths, path)
+    if created:
+        ui.say(("Created", "green"), " ", where)
+    else:
+        ui.say(f"{where} already exists: it was left as it is (your work is safe).")
+    if args.no_lab:
+        ui.say(f"Open it with: jupyter lab {where}")
+        return 0
+    command = student.lab_command(path)
+    ui.say(f"Starting JupyterLab: {' '.join(command)}")
+    return subprocess.call(command, cwd=paths.root)
+
+
+def cmd_module_test(args) -> int:
+    paths = current_paths()
+    module = module_named(paths, args.module)
+    sandboxed = warn_unsandboxed(args)
+    started = time.perf_counter()
+    reference = getattr(args, "reference", False)
+    what = "reference solution" if reference else relative(paths, module.student_notebook)
+    with ui.status(f"Grading {what} with nbgrader…"):
+        if reference:
+            report = student.test_reference(paths, module, sandboxed=sandboxed)
+        else:
+            report = student.test(paths, module, sandboxed=sandboxed)
+    print_report(report, f"{module.slug}: {what} ({time.perf_counter() - started:.1f} s)")
+    ok = report.full_marks if reference else student.passes(report)
+    if ok:
+        ui.say(("Full marks.", "green"), "" if reference else f" Next: tito module complete {module.slug}")
+    return 0 if ok else 1
+
+
+def cmd_module_complete(args) -> int:
+    paths = current_paths()
+    module = module_named(paths, args.module)
+    sandboxed = warn_unsandboxed(args)
+    with ui.status(f"Grading {relative(paths, module.student_notebook)} with nbgrader…"):
+        result = student.complete(paths, module, sandboxed=sandboxed)
+    print_report(result.report, f"{module.slug}: your notebook")
+    target = relative(paths, result.package_file)
+    if result.exported:
+        ui.say((f"Completed {module.slug}:", "green"), f" your code is now {target} "
+               f"and `import {module.import_name}` gives it ({result.tests.summary}).")
+        if result.backup:
+            ui.say(f"Your previous build was backed up to {relative(paths, result.backup)}.")
+        return 0
+    if not student.passes(result.report):
+        ui.error(f"{module.slug} is not complete: nothing was exported.",
+                 "Fix the failing cells above, run `tito module test " + module.slug + "`, then try again.")
+    else:
+        ui.error(f"Your notebook has full marks, but the package tests in {relative(paths, module.tests)} fail "
+                 f"against your code ({result.tests.summary}); nothing was exported.",
+                 "Read the failures below, fix your notebook, and run complete again.")
+        for line in result.tests.failures[:20]:
+            ui.say_error(f"  ❌ {line}")
+    return 1
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return True  # no one to ask; the backup keeps everything recoverable
+    answer = input(f"{question} [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def cmd_module_reset(args) -> int:
+    paths = current_paths()
+    module = module_named(paths, args.module)
+    what = relative(paths, module.student_notebook)
+    extra = f" and remove your build {relative(paths, module.completed_file)}" if args.package else ""
+    if not args.yes and not _confirm(f"Replace {what} with a fresh copy{extra} (a backup is kept)?"):
+        ui.say("Nothing changed.")
+        return 1
+    result = student.reset(paths, module, package=args.package)
+    if result.notebook_backup:
+        ui.say(f"Backed up your notebook to {relative(paths, result.notebook_backup)}")
+    ui.say(("Fresh copy:", "green"), " ", what)
+    if result.build_removed:
+        ui.say(f"Backed up your build to {relative(paths, result.build_backup)} and removed it.")
+        shipped = module.package_file.is_file()
+        ui.say(f"`import {module.import_name}` now gives " +
+               ("the build shipped with the course." if shipped else "nothing until you complete it again."))
+    elif args.package:
+        ui.say(f"You have no completed build of {module.slug}: nothing else to reset.")
+    return 0
+
+
+# -- system --------------------------------------------------------------------------------
+def cmd_system_doctor(args) -> int:
+    checks = doctor.run_checks(current_paths())
+    table = ui.table("tito system doctor", ["check", "status", "detail", "how to fix"])
+    for check in checks:
+        if check.required:
+            state = Text("ok", style="green") if check.ok else Text("missing", style="red")
+        else:
+            state = Text("in force", style="green") if check.ok else Text("not in force", style="yellow")
+        table.add_row(ui.plain(check.name), state, ui.plain(check.detail), ui.plain("" if check.ok else check.fix))
+    ui.console.print(table)
+    return 0 if all(check.ok for check in checks if check.required) else 1
+
+
+# -- parser ----------------------------------------------------------------------------------
+def add_commands(groups, instructor: bool) -> None:
+    module = groups.add_parser("module", help="student commands").add_subparsers(dest="command", required=True)
+    for name in ("list", "status"):
+        module.add_parser(name, help="every module with its state and points").set_defaults(func=cmd_module_list)
+    start = module.add_parser("start", help="create your notebook (never overwrites) and open JupyterLab")
+    start.add_argument("module", nargs="?")
+    start.add_argument("--no-lab", action="store_true", help="only prepare the notebook")
+    start.add_argument("--all", action="store_true", help="create every module's notebook that is missing (no lab)")
+    start.set_defaults(func=cmd_module_start)
+    test = module.add_parser("test", help="grade your notebook with the instructor's engine")
+    test.add_argument("module")
+    if instructor:
+        test.add_argument("--reference", action="store_true", help="grade the instructor solution instead")
+    no_sandbox_option(test)
+    test.set_defaults(func=cmd_module_test)
+    complete = module.add_parser("complete", help="at full marks, make your code the package's module")
+    complete.add_argument("module")
+    no_sandbox_option(complete)
+    complete.set_defaults(func=cmd_module_complete)
+    reset = module.add_parser("reset", help="back up your notebook and start from a fresh copy")
+    reset.add_argument("module")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.add_argument("--package", action="store_true",
+                       help="also back up and remove your completed build of the module")
+    reset.set_defaults(func=cmd_module_reset)
+
+
+def add_system_commands(groups) -> None:
+    system = groups.add_parser("system", help="environment checks").add_subparsers(dest="command",
+                                                                                    required=True)
+    system.add_parser("doctor", help="check Python, packages, kernel, sandbox and tinytorch").set_defaults(
+        func=cmd_system_doctor)
