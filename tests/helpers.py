@@ -13,7 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 _SKIP = shutil.ignore_patterns(".git", ".tito", "modules", "nbgrader", "__pycache__", ".venv", "venv",
                                ".pytest_cache", ".hypothesis", ".ruff_cache", "*.egg-info", "grades*.csv")
-COPIED = ["src", "tinytorch", "tito", "tests", "benchmarks", "binder", "nbgrader_config.py", "pyproject.toml",
+COPIED = ["src", "tinytorch", "tito", "tests", "benchmarks", "nbgrader_config.py", "pyproject.toml",
           "README.md"]
 
 
@@ -46,7 +46,10 @@ def commit_all(root: Path) -> Path:
 
 def tito_env(root: Path) -> dict:
     env = dict(os.environ)
-    env.update(TITO_ROOT=str(root), PYTHONPATH=str(root), TINYTORCH_CELL_TIMEOUT="20", COLUMNS="200")
+    # TITO_KEEP_INSTRUCTOR_TOOLS: a student edition run with this (the instructor's) environment
+    # must not switch formgrader off in it (tests/binder checks that it does so in its own)
+    env.update(TITO_ROOT=str(root), PYTHONPATH=str(root), TINYTORCH_CELL_TIMEOUT="20", COLUMNS="200",
+               TITO_KEEP_INSTRUCTOR_TOOLS="1")
     env.pop("TINYTORCH_GRADEBOOK_URL", None)
     return env
 

@@ -116,7 +116,7 @@ def test_a_student_completes_every_module_with_their_own_code(instructor, publis
         build = clone / "tinytorch/core/_completed" / f"{slug.split('_', 1)[1]}.py"
         assert f"written by student 4711 for {slug}" in build.read_text()
     listing = run_tito(clone, "module", "list", env=env).stdout
-    assert listing.count("100/100 (completed with)") == 3, listing
+    assert listing.count("completed with 100/100") == 3, listing
     assert git(clone, "status", "--porcelain") == "", "nothing git tracks changed"
     check = subprocess.run([sys.executable, "-c", "import tinytorch.core.layers as l; print(l.Tensor.made_by)"],
                            cwd=clone, env=env, capture_output=True, text=True)
@@ -155,3 +155,48 @@ def test_provided_modules_ship_their_reference_build(instructor, tmp_path):
     assert (target / "tinytorch/core/tensor.py").is_file() and not (target / "tinytorch/core/layers.py").exists()
     manifest = json.loads((target / ".course/course.json").read_text())
     assert [m["provided"] for m in manifest["modules"]] == [True, False, False]
+
+
+@pytest.fixture(scope="module")
+def provided(instructor, tmp_path_factory) -> Path:
+    """An edition for Module 03, with 01 and 02 provided (as the Binder link assumes)."""
+    target = tmp_path_factory.mktemp("provided") / "tinytorch-student"
+    result = run_tito(instructor, "release", "student", "--to", str(target), "--provide", "01", "02")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return target
+
+
+def test_the_readme_starts_where_the_course_starts(published, provided):
+    assert "tito module start 01_tensor " in (published / "README.md").read_text()
+    readme = (provided / "README.md").read_text()
+    assert "tito module start 03_layers " in readme and "tito module start 01_tensor" not in readme, readme
+    assert "01_tensor and 02_activations are provided" in readme, readme
+    row = next(line for line in readme.splitlines() if line.startswith("| 01_tensor "))
+    assert "provided" in row and "not graded" in row, row
+
+
+def test_the_points_table_reads_plainly(provided):
+    readme = (provided / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| 03_layers "))
+    assert "0 on visible tests" not in row and "also depend on" not in row, row
+    assert "every test cell runs here" in row or "visible tests:" in row, row
+
+
+def test_module_list_shows_the_provided_modules(provided, tmp_path):
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(provided), str(clone))
+    listing = run_tito(clone, "module", "list", env=tito_env(clone), check=True).stdout
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in listing.splitlines()
+            if line.startswith("│ 0")}
+    assert rows == {"01_tensor": "provided (instructor's build)", "02_activations": "provided (instructor's build)",
+                    "03_layers": "not started"}, listing
+
+
+def test_the_notebook_says_its_prerequisites_are_provided(published, provided):
+    def intro(edition_root: Path) -> str:
+        notebook = json.loads((edition_root / ".course/03_layers/layers.ipynb").read_text())
+        return next("".join(c["source"]) for c in notebook["cells"] if "**Prerequisites:**" in "".join(c["source"]))
+
+    assert "tito module complete 01_tensor" in intro(published)
+    text = intro(provided)
+    assert "Module 01 and Module 02 are provided" in text and "tito module complete 01_tensor" not in text, text

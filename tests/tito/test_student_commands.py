@@ -47,6 +47,48 @@ def test_unknown_module_is_a_clear_error(repo):
     _no_traceback(result)
 
 
+def test_a_mistyped_module_or_command_gets_a_suggestion(repo):
+    result = run_tito(repo, "module", "test", "layer")
+    assert result.returncode == 1 and "Did you mean 03_layers?" in " ".join(result.stderr.split()), result.stderr
+    assert "Did you mean" not in run_tito(repo, "module", "test", "99_magic").stderr, "no guess for nonsense"
+    for args, meant in [(("moduel", "list"), "module"), (("module", "tset", "03"), "test"),
+                        (("nbgrader", "autogarde", "03"), "autograde")]:
+        result = run_tito(repo, *args)
+        assert result.returncode == 2 and f"did you mean '{meant}'?" in result.stderr, result.stderr
+        _no_traceback(result)
+
+
+def test_every_command_has_help_with_an_example(repo):
+    commands = [("module", "list"), ("module", "start"), ("module", "test"), ("module", "complete"),
+                ("module", "reset"), ("system", "doctor"), ("src", "export"), ("course", "build"),
+                ("nbgrader", "generate"), ("nbgrader", "autograde"), ("nbgrader", "feedback"),
+                ("nbgrader", "export"), ("release", "student")]
+    for args in commands:
+        text = run_tito(repo, *args, "--help", check=True).stdout
+        assert f"example:\n  tito {' '.join(args)}" in text, text
+    assert "03_layers, 03 or layers" in run_tito(repo, "module", "test", "--help", check=True).stdout
+    assert "never replaced without --force" in " ".join(run_tito(repo, "nbgrader", "export", "--help",
+                                                                 check=True).stdout.split())
+    assert "alias: status" in run_tito(repo, "module", "--help", check=True).stdout or \
+        "status" in run_tito(repo, "module", "list", "--help", check=True).stdout
+
+
+def test_version(repo):
+    result = run_tito(repo, "--version", check=True)
+    assert re.fullmatch(r"tito \d+\.\d+\.\d+ \(tinytorch-layers\)\n", result.stdout), result.stdout
+
+
+def test_outside_a_course_tito_says_which_course_it_uses(repo, tmp_path):
+    env = tito_env(repo)
+    del env["TITO_ROOT"]
+    result = subprocess.run([sys.executable, "-m", "tito", "module", "list"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "you are outside it" in result.stderr, result.stderr
+    inside = subprocess.run([sys.executable, "-m", "tito", "module", "list"], cwd=repo, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert "outside" not in inside.stderr
+
+
 def test_debug_shows_the_traceback(repo):
     result = run_tito(repo, "--debug", "module", "test", "99_magic")
     assert result.returncode != 0 and "Traceback" in result.stderr
@@ -63,6 +105,21 @@ def test_start_creates_a_solution_free_notebook_and_never_overwrites(repo):
     edited = path.read_bytes()
     result = run_tito(repo, "module", "start", "03_layers", "--no-lab", check=True)
     assert "left as it is" in result.stdout and path.read_bytes() == edited
+
+
+def test_start_here_names_the_first_part_still_to_write(repo):
+    from tito.course.paths import Paths
+    from tito.course.registry import resolve
+    from tito.workflows import student
+
+    module = resolve(Paths(repo), "03_layers")
+    write(fresh(repo), repo / LAYERS)
+    assert student.start_here(module) == student.StartHere("Part 1: the `Layer` base class", "layer-base")
+    write(solved(repo, only={"layer-base"}), repo / LAYERS)
+    here = student.start_here(module)
+    assert here is not None and here.part.startswith("Part 2") and here.cell != "layer-base", here
+    write(solved(repo), repo / LAYERS)
+    assert student.start_here(module) is None
 
 
 def test_start_checks_prerequisites(repo):
@@ -180,6 +237,8 @@ def test_test_scores_an_untouched_notebook_zero(repo):
     table_text = " ".join(result.stdout.replace("│", " ").split())
     assert "falling short, got 4" in table_text, result.stdout  # and integration, on all four parts
     assert progress_of(repo)["tested"]["score"] == 0
+    said = " ".join(result.stdout.split())
+    assert "Start here: Part 1: the `Layer` base class, the cell 'layer-base'" in said, result.stdout
 
 
 @pytest.mark.slow
@@ -293,26 +352,26 @@ def _states(repo) -> dict[str, str]:
         for slug in ("01_tensor", "02_activations", "03_layers"):
             if line.startswith(f"│ {slug}"):
                 cells = [cell.strip() for cell in line.strip("│").split("│")]
-                rows[slug] = f"{cells[1]} {cells[2]}".strip()
+                rows[slug] = cells[1]
     return rows
 
 
 @pytest.mark.slow
 def test_list_follows_the_student_through_every_step(repo):
-    assert _states(repo)["03_layers"] == "not started —"
+    assert _states(repo)["03_layers"] == "not started"
     run_tito(repo, "module", "start", "03_layers", "--no-lab", check=True)
-    assert _states(repo)["03_layers"] == "not started —", "opening a notebook is not progress"
+    assert _states(repo)["03_layers"] == "not started", "opening a notebook is not progress"
     write(solved(repo, only={"layer-base", "linear"}), repo / LAYERS)
-    assert _states(repo)["03_layers"] == "in progress —"
+    assert _states(repo)["03_layers"] == "in progress: not tested yet"
     run_tito(repo, "module", "test", "03_layers")
-    assert _states(repo)["03_layers"] == "in progress 40/100 (last test)"
+    assert _states(repo)["03_layers"] == "in progress: last test 40/100"
     write(solved(repo), repo / LAYERS)
     assert run_tito(repo, "module", "complete", "03_layers").returncode == 0
-    assert _states(repo)["03_layers"] == "completed 100/100 (completed with)"
+    assert _states(repo)["03_layers"] == "completed with 100/100"
     run_tito(repo, "module", "reset", "03_layers", "--yes", check=True)
-    assert _states(repo)["03_layers"] == "completed 100/100 (completed with)", "the build is still theirs"
+    assert _states(repo)["03_layers"] == "completed with 100/100", "the build is still theirs"
     run_tito(repo, "module", "reset", "03_layers", "--yes", "--package", check=True)
-    assert _states(repo)["03_layers"] == "not started —"
+    assert _states(repo)["03_layers"] == "not started"
 
 
 @pytest.mark.slow

@@ -10,7 +10,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tito.cli import ui
 from tito.cli.shared import (
+    command,
     current_paths,
+    module_argument,
     module_named,
     modules_named,
     no_sandbox_option,
@@ -184,48 +186,55 @@ def _cluster(args):
 
 
 def add_commands(groups) -> None:
-    src = groups.add_parser("src", help="build commands").add_subparsers(dest="command", required=True)
-    export_parser = src.add_parser("export", help="regenerate tinytorch/core/*.py from src/")
-    export_parser.add_argument("modules", nargs="*")
+    src = groups.add_parser("src", help="the package from src/").add_subparsers(dest="command", required=True)
+    export_parser = command(src, "export", "regenerate tinytorch/core/*.py from src/",
+                            "tito src export\ntito src export --check")
+    export_parser.add_argument("modules", nargs="*", help="modules to export (default: all)")
     export_parser.add_argument("--check", action="store_true", help="only list out-of-date files (exit 1 if any)")
     export_parser.set_defaults(func=cmd_src_export)
 
     course = groups.add_parser("course", help="whole-course jobs").add_subparsers(dest="command", required=True)
-    build_parser = course.add_parser("build", help="export the package, prepare notebooks, grade the reference")
-    build_parser.add_argument("modules", nargs="*")
+    build_parser = command(course, "build", "export the package, prepare notebooks, grade the reference",
+                           "tito course build\ntito course build 03_layers")
+    build_parser.add_argument("modules", nargs="*", help="modules to build (default: all)")
     build_parser.set_defaults(func=cmd_course_build)
 
     nbgrader = groups.add_parser("nbgrader", help="instructor commands").add_subparsers(dest="command",
                                                                                          required=True)
-    generate = nbgrader.add_parser("generate", help="build the release with nbgrader and check it")
-    generate.add_argument("module")
+    generate = command(nbgrader, "generate", "build the release with nbgrader and check it",
+                       "tito nbgrader generate 03_layers")
+    module_argument(generate)
     no_sandbox_option(generate)
     generate.set_defaults(func=cmd_nbgrader_generate)
-    autograde = nbgrader.add_parser("autograde", help="grade every submission of a module")
-    autograde.add_argument("module")
+    autograde = command(nbgrader, "autograde", "grade every submission of a module",
+                        "tito nbgrader autograde 03_layers\ntito nbgrader autograde 03_layers --student ada bob "
+                        "--json reports.json")
+    module_argument(autograde)
     autograde.add_argument("--student", nargs="+", metavar="ID", help="grade only these students")
     autograde.add_argument("--jobs", type=positive_int, help="local worker processes (default: one per core)")
     _cluster_options(autograde, "grade on a Dask cluster with mutual TLS (tls://host:8786)")
     autograde.add_argument("--json", metavar="FILE", help="also write every report (cells, reasons, flags) as JSON")
     no_sandbox_option(autograde)
     autograde.set_defaults(func=cmd_nbgrader_autograde)
-    feedback = nbgrader.add_parser("feedback", help="write HTML feedback for graded submissions")
-    feedback.add_argument("module")
+    feedback = command(nbgrader, "feedback", "write HTML feedback for graded submissions",
+                       "tito nbgrader feedback 03_layers")
+    module_argument(feedback)
     feedback.add_argument("--student", nargs="+", metavar="ID", help="only these students")
     feedback.add_argument("--jobs", type=positive_int, help="local worker processes (default: one per core)")
     _cluster_options(feedback, "render on a Dask cluster with mutual TLS (tls://host:8786)")
     feedback.set_defaults(func=cmd_nbgrader_feedback)
-    csv = nbgrader.add_parser("export", help="write the grades CSV (with reasons and flags)")
-    csv.add_argument("--to", default="grades.csv", metavar="FILE.csv")
+    csv = command(nbgrader, "export", "write the grades CSV (with reasons and flags)",
+                  "tito nbgrader export --to grades.csv")
+    csv.add_argument("--to", default="grades.csv", metavar="FILE.csv",
+                     help="the CSV file to write (default: grades.csv; never replaced without --force)")
     csv.add_argument("--force", action="store_true", help="replace FILE.csv if it exists")
     csv.set_defaults(func=cmd_nbgrader_export)
 
     release = groups.add_parser("release", help="publish an edition").add_subparsers(dest="command", required=True)
-    student = release.add_parser("student", help="write the student edition (no answers) as a new git repository")
+    student = command(release, "student", "write the student edition (no answers) as a new git repository",
+                      "tito release student --to ../tinytorch-student --provide 01 02")
     student.add_argument("--to", required=True, metavar="DIR",
                          help="a new or empty folder, or an earlier edition to update (adds a commit)")
     student.add_argument("--provide", nargs="+", metavar="MODULE",
                          help="modules shipped with their reference build (past assignments)")
     student.set_defaults(func=cmd_release_student)
-
-

@@ -9,13 +9,16 @@ import logging
 import warnings
 
 from tito.cli import student, ui
-from tito.cli.shared import current_paths
+from tito.cli.shared import TitoParser
+from tito.course.paths import get_paths
 from tito.errors import TitoError
 
 
 def build_parser(instructor: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tito", description="TinyTorch course tool.")
+    parser = TitoParser(prog="tito", description="TinyTorch course tool.",
+                        epilog="examples:\n  tito module list\n  tito module test 03_layers\n  tito system doctor")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--version", action=VersionAction, help="show tito's version and the course it acts on")
     names = "{module,src,course,nbgrader,release,system}" if instructor else "{module,system}"
     groups = parser.add_subparsers(dest="group", required=True, metavar=names)
     student.add_commands(groups, instructor)
@@ -27,9 +30,24 @@ def build_parser(instructor: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
+class VersionAction(argparse.Action):
+    """`tito --version`: the installed distribution's version (looked up only when asked)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib import metadata
+
+        names = metadata.packages_distributions().get("tito", [])
+        version = metadata.version(names[0]) if names else "unknown"
+        print(f"tito {version} ({names[0] if names else 'not installed'})")
+        parser.exit()
+
+
 def _is_instructor_edition() -> bool:
     try:
-        return not current_paths().is_student_edition
+        return not get_paths().is_student_edition
     except TitoError:
         return True
 

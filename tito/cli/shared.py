@@ -4,6 +4,9 @@ reads them, the sandbox warning, and a grade report on the terminal."""
 from __future__ import annotations
 
 import argparse
+import difflib
+import os
+import re
 from pathlib import Path
 
 from tito.cli import ui
@@ -13,7 +16,13 @@ from tito.grading.report import GradeReport
 
 
 def current_paths() -> Paths:
-    return get_paths()
+    """The course tito acts on; said on stderr when the current folder is outside it (the
+    checkout tito was installed from is used then)."""
+    paths = get_paths()
+    here = Path.cwd().resolve()
+    if not os.environ.get("TITO_ROOT") and paths.root != here and paths.root not in here.parents:
+        ui.say_error((f"Using the course at {paths.root} (you are outside it).", "dim"))
+    return paths
 
 
 def module_named(paths: Paths, name: str) -> Module:
@@ -58,3 +67,36 @@ def no_sandbox_option(parser) -> None:
                         help="run student code without the bubblewrap sandbox (only for code you trust)")
 
 
+
+
+_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)")
+
+
+class TitoParser(argparse.ArgumentParser):
+    """argparse, with "did you mean" for a mistyped command, and help texts laid out as
+    written (each command's example keeps its lines)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        found = _INVALID_CHOICE.search(message)
+        if found:
+            choices = re.findall(r"'([^']*)'", found["choices"])
+            close = difflib.get_close_matches(found["given"], choices, n=1)
+            if close:
+                message += f"; did you mean '{close[0]}'?"
+        super().error(message)
+
+
+def command(group, name: str, summary: str, example: str, aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+    """A subcommand whose help shows `summary` and an example (one command a line)."""
+    return group.add_parser(name, help=summary, description=summary[:1].upper() + summary[1:] + ".",
+                            epilog="example:\n" + "\n".join(f"  {line}" for line in example.splitlines()),
+                            aliases=list(aliases))
+
+
+def module_argument(parser: argparse.ArgumentParser, optional: bool = False) -> None:
+    parser.add_argument("module", nargs="?" if optional else None,
+                        help="the module: its folder name, number or name (03_layers, 03 or layers)")

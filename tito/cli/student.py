@@ -11,7 +11,9 @@ from rich.text import Text
 
 from tito.cli import ui
 from tito.cli.shared import (
+    command,
     current_paths,
+    module_argument,
     module_named,
     modules_named,
     no_sandbox_option,
@@ -20,24 +22,31 @@ from tito.cli.shared import (
     warn_unsandboxed,
 )
 from tito.errors import TitoError
-from tito.workflows import doctor, student
+from tito.workflows import doctor, lab, student
 from tito.workflows.student import ModuleState
 
-
 # -- module ---------------------------------------------------------------------------------
+_STATE_STYLES = {ModuleState.COMPLETED: "green", ModuleState.IN_PROGRESS: "yellow", ModuleState.PROVIDED: "cyan",
+                 ModuleState.NOT_STARTED: "dim"}
+
+
+def state_sentence(row: student.ModuleStatus) -> str:
+    """A module's state as the list shows it, in whole words."""
+    if row.state is ModuleState.COMPLETED:
+        return f"completed with {row.score:g}/{row.max_score:g}"
+    if row.state is ModuleState.IN_PROGRESS:
+        return "in progress: not tested yet" if row.score is None else \
+            f"in progress: last test {row.score:g}/{row.max_score:g}"
+    return row.state.value
+
+
 def cmd_module_list(args) -> int:
     paths = current_paths()
-    table = ui.table("TinyTorch modules", ["module", "state", "points", "notebook"])
-    colours = {ModuleState.COMPLETED: "green", ModuleState.IN_PROGRESS: "yellow", ModuleState.NOT_STARTED: "dim"}
+    table = ui.table("TinyTorch modules", ["module", "state", "notebook, in modules/<module>/"])
     notes = []
     for row in student.status(paths):
-        points = "—" if row.score is None else f"{row.score:g}/{row.max_score:g}"
-        if row.state is ModuleState.COMPLETED:
-            points += " (completed with)"
-        elif row.score is not None:
-            points += " (last test)"
-        table.add_row(ui.plain(row.module.slug), Text(row.state.value, style=colours[row.state]), ui.plain(points),
-                      ui.plain(relative(paths, row.module.student_notebook)))
+        table.add_row(ui.plain(row.module.slug), Text(state_sentence(row), style=_STATE_STYLES[row.state]),
+                      ui.plain(row.module.notebook_name))
         if row.note:
             notes.append(f"{row.module.slug}: {row.note}")
     ui.console.print(table)
@@ -65,7 +74,7 @@ def cmd_module_start(args) -> int:
     if args.no_lab:
         ui.say(f"Open it with: jupyter lab {where}")
         return 0
-    command = student.lab_command(path)
+    command = lab.lab_command(path)
     ui.say(f"Starting JupyterLab: {' '.join(command)}")
     return subprocess.call(command, cwd=paths.root)
 
@@ -84,6 +93,10 @@ def cmd_module_test(args) -> int:
             report = student.test(paths, module, sandboxed=sandboxed)
     print_report(report, f"{module.slug}: {what} ({time.perf_counter() - started:.1f} s)")
     ok = report.full_marks if reference else student.passes(report)
+    here = None if ok or reference else student.start_here(module)
+    if here:
+        ui.say(("Start here:", "cyan"), f" {here.part}, the cell '{here.cell}' still raises NotImplementedError: "
+               "replace that line with your code, then test again.")
     if ok:
         ui.say(("Full marks.", "green"), "" if reference else f" Next: tito module complete {module.slug}")
     return 0 if ok else 1
@@ -160,26 +173,30 @@ def cmd_system_doctor(args) -> int:
 
 # -- parser ----------------------------------------------------------------------------------
 def add_commands(groups, instructor: bool) -> None:
-    module = groups.add_parser("module", help="student commands").add_subparsers(dest="command", required=True)
-    for name in ("list", "status"):
-        module.add_parser(name, help="every module with its state and points").set_defaults(func=cmd_module_list)
-    start = module.add_parser("start", help="create your notebook (never overwrites) and open JupyterLab")
-    start.add_argument("module", nargs="?")
+    group = groups.add_parser("module", help="your modules: list, start, test, complete, reset")
+    module = group.add_subparsers(dest="command", required=True, metavar="{list,start,test,complete,reset}")
+    command(module, "list", "every module with its state (alias: status)", "tito module list",
+            aliases=("status",)).set_defaults(func=cmd_module_list)
+    start = command(module, "start", "create your notebook (never overwrites) and open JupyterLab",
+                    "tito module start 03_layers\ntito module start --all --no-lab")
+    module_argument(start, optional=True)
     start.add_argument("--no-lab", action="store_true", help="only prepare the notebook")
     start.add_argument("--all", action="store_true", help="create every module's notebook that is missing (no lab)")
     start.set_defaults(func=cmd_module_start)
-    test = module.add_parser("test", help="grade your notebook with the instructor's engine")
-    test.add_argument("module")
+    test = command(module, "test", "grade your notebook with the instructor's engine", "tito module test 03_layers")
+    module_argument(test)
     if instructor:
         test.add_argument("--reference", action="store_true", help="grade the instructor solution instead")
     no_sandbox_option(test)
     test.set_defaults(func=cmd_module_test)
-    complete = module.add_parser("complete", help="at full marks, make your code the package's module")
-    complete.add_argument("module")
+    complete = command(module, "complete", "at full marks, make your code the package's module",
+                       "tito module complete 03_layers")
+    module_argument(complete)
     no_sandbox_option(complete)
     complete.set_defaults(func=cmd_module_complete)
-    reset = module.add_parser("reset", help="back up your notebook and start from a fresh copy")
-    reset.add_argument("module")
+    reset = command(module, "reset", "back up your notebook and start from a fresh copy",
+                    "tito module reset 03_layers\ntito module reset 03_layers --package --yes")
+    module_argument(reset)
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset.add_argument("--package", action="store_true",
                        help="also back up and remove your completed build of the module")
@@ -187,7 +204,6 @@ def add_commands(groups, instructor: bool) -> None:
 
 
 def add_system_commands(groups) -> None:
-    system = groups.add_parser("system", help="environment checks").add_subparsers(dest="command",
-                                                                                    required=True)
-    system.add_parser("doctor", help="check Python, packages, kernel, sandbox and tinytorch").set_defaults(
-        func=cmd_system_doctor)
+    system = groups.add_parser("system", help="environment checks").add_subparsers(dest="command", required=True)
+    command(system, "doctor", "check Python, packages, kernel, sandbox and tinytorch",
+            "tito system doctor").set_defaults(func=cmd_system_doctor)

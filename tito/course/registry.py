@@ -4,6 +4,7 @@ instructor's repository, from `.course/course.json` (written from src/ by
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import re
@@ -105,7 +106,10 @@ def resolve(paths: Paths, name: str) -> Module:
         ):
             return module
     known = ", ".join(module.slug for module in modules) or "none"
-    raise TitoError(f"Unknown module '{name}'.", f"Known modules: {known}. Try `tito module list`.")
+    names = {alias: module.slug for module in modules for alias in (module.slug, module.name)}
+    close = difflib.get_close_matches(wanted, list(names), n=1, cutoff=0.6)
+    guess = f" Did you mean {names[close[0]]}?" if close else ""
+    raise TitoError(f"Unknown module '{name}'.{guess}", f"Known modules: {known}. Try `tito module list`.")
 
 
 def prerequisites(paths: Paths, module: Module) -> list[Module]:

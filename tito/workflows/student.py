@@ -26,6 +26,7 @@ from tito.course.paths import Paths
 from tito.course.registry import Module, discover, prerequisites
 from tito.errors import TitoError
 from tito.fileops import atomic_write_text, backup_file
+from tito.workflows import lab
 
 if TYPE_CHECKING:
     from tito.grading.report import GradeReport
@@ -47,6 +48,7 @@ class ModuleState(enum.Enum):
     NOT_STARTED = "not started"
     IN_PROGRESS = "in progress"
     COMPLETED = "completed"
+    PROVIDED = "provided (instructor's build)"  # a student edition shipped with the reference build
 
 
 @dataclass
@@ -75,6 +77,8 @@ def _status(module: Module, record: dict) -> ModuleStatus:
     tested = record.get("tested") or {}
     if notebook.is_file() and _edited(module, record, notebook):
         return ModuleStatus(module, ModuleState.IN_PROGRESS, tested.get("score"), tested.get("max_score"), note)
+    if module.info.get("provided") and module.package_file.is_file():
+        return ModuleStatus(module, ModuleState.PROVIDED, None, None, note)
     return ModuleStatus(module, ModuleState.NOT_STARTED, None, None, note)
 
 
@@ -149,6 +153,8 @@ def fresh_notebook(module: Module):
 
 def start(paths: Paths, module: Module, check: bool = True) -> tuple[Path, bool]:
     """Create the student's notebook if missing; returns (path, created). Never overwrites."""
+    if paths.is_student_edition:
+        lab.switch_off_instructor_tools()
     if check:
         check_prerequisites(paths, module)
     path = module.student_notebook
@@ -168,13 +174,6 @@ def start(paths: Paths, module: Module, check: bool = True) -> tuple[Path, bool]
         stream.write(payload)
     progress.record(paths, module.slug, fresh_sha256=sources_digest(json.loads(payload)))
     return path, True
-
-
-def lab_command(path: Path) -> list[str]:
-    command = [sys.executable, "-m", "jupyter", "lab", str(path)]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")
-    return command
 
 
 # -- test ---------------------------------------------------------------------------------------
@@ -226,6 +225,34 @@ def test(paths: Paths, module: Module, sandboxed: bool = True) -> GradeReport:
     progress.record(paths, module.slug, tested={"score": report.score, "max_score": report.max_score,
                                                 "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
     return report
+
+
+@dataclass(frozen=True)
+class StartHere:
+    """The first part of a notebook that still holds a stub, for a student who is stuck."""
+
+    part: str  # the heading of the part, e.g. "Part 1: the `Layer` base class"
+    cell: str  # the grade_id of its first unfinished solution cell
+
+
+def start_here(module: Module) -> StartHere | None:
+    """Where the student's notebook is first still a stub (None if nowhere, or unreadable)."""
+    import nbformat
+
+    from tito.inline import STUB_MESSAGE
+
+    try:
+        notebook = nbformat.read(module.student_notebook, as_version=4)
+    except Exception:  # noqa: BLE001  (no pointer for a notebook that cannot be read: test says why)
+        return None
+    part = ""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            headings = [line.lstrip("#").strip() for line in cell.source.splitlines() if line.startswith("## ")]
+            part = headings[-1] if headings else part
+        elif cell.metadata.get("nbgrader", {}).get("solution") and STUB_MESSAGE in cell.source:
+            return StartHere(part or "the first part", cell.metadata["nbgrader"].get("grade_id", ""))
+    return None
 
 
 def passes(report: GradeReport) -> bool:

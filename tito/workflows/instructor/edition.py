@@ -71,7 +71,7 @@ def edition_files(paths: Paths, provided: set[str]) -> dict[str, bytes]:
     entries = []
     for module in modules:
         source = notebooks.read_source(module)
-        release_notebook = student_version(source, paths)
+        release_notebook = with_provided_prerequisites(student_version(source, paths), module, modules, provided)
         files[f".course/{module.slug}/{module.notebook_name}"] = notebooks.dumps(release_notebook).encode()
         entries.append(_manifest_entry(paths, module, source, module.slug in provided))
         if module.slug in provided:
@@ -87,7 +87,8 @@ def edition_files(paths: Paths, provided: set[str]) -> dict[str, bytes]:
     files["pyproject.toml"] = _pyproject(paths).encode()
     files["README.md"] = _readme(modules, provided, entries).encode()
     files[".gitignore"] = (TEMPLATES / "gitignore").read_bytes()
-    files["binder/requirements.txt"] = (paths.root / "binder" / "requirements.txt").read_bytes()
+    files["binder/requirements.txt"] = _template("binder-requirements.txt",
+                                                 requirements="\n".join(course_requirements(paths))).encode()
     files["binder/postBuild"] = (TEMPLATES / "postBuild").read_bytes()
     files["binder/apt.txt"] = b"bubblewrap\n"  # the sandbox tito grades in
     return dict(sorted(files.items()))
@@ -104,6 +105,27 @@ def _manifest_entry(paths: Paths, module: Module, source, provided: bool) -> dic
     if module.tests.is_dir():
         entry["package_tests"] = expected_tests(paths, module)
     return entry
+
+
+_PREREQUISITES = "**Prerequisites:**"
+
+
+def with_provided_prerequisites(notebook, module: Module, modules: list[Module], provided: set[str]):
+    """The notebook, where every module it builds on is provided (shipped as your
+    instructor's build), with its prerequisites paragraph saying so instead of asking the
+    student to complete them first."""
+    earlier = [m for m in modules if m.number < module.number]
+    if not earlier or not all(m.slug in provided for m in earlier):
+        return notebook
+    names = " and ".join(f"Module {m.number}" for m in earlier)
+    sentence = (f"{_PREREQUISITES} {names} {'is' if len(earlier) == 1 else 'are'} provided: your instructor's "
+                f"build ships with this edition (`tito module list` shows "
+                f"{'it' if len(earlier) == 1 else 'them'} as provided), so you can start here.")
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and _PREREQUISITES in cell.source:
+            paragraphs = cell.source.split("\n\n")
+            cell.source = "\n\n".join(sentence if _PREREQUISITES in p else p for p in paragraphs)
+    return notebook
 
 
 def student_tito(paths: Paths) -> list[Path]:
@@ -126,13 +148,29 @@ def _pyproject(paths: Paths) -> str:
 
 
 def _readme(modules: list[Module], provided: set[str], entries: list[dict]) -> str:
-    rows = "\n".join(
-        f"| {e['slug']} | `modules/{e['slug']}/{e['notebook']}` | {e['max_score']:g} | "
-        + ("given (reference build shipped)" if e["slug"] in provided else
-           f"{e['max_score'] - e['hidden_points']:g} on visible tests; {e['hidden_points']:g} also depend on hidden "
-           "checks your instructor runs") + " |"
-        for e in entries)
-    return _template("README.md", rows=rows)
+    rows = "\n".join(f"| {e['slug']} | `modules/{e['slug']}/{e['notebook']}` | {e['max_score']:g} | "
+                     f"{_graded_text(e, e['slug'] in provided)} |" for e in entries)
+    first = next((m for m in modules if m.slug not in provided), modules[0])
+    done = [m for m in modules if m.slug in provided]
+    given = (f"{' and '.join(m.slug for m in done)} {'is' if len(done) == 1 else 'are'} provided (your instructor's "
+             "build ships with this edition): you start with " + first.slug + ".\n\n") if done else ""
+    return _template("README.md", rows=rows, first=first.slug, first_notebook=f"modules/{first.slug}/"
+                     f"{first.notebook_name}", provided=given)
+
+
+def _graded_text(entry: dict, provided: bool) -> str:
+    """What the table says of a module's points, in whole sentences."""
+    if provided:
+        return "provided: not graded (your instructor's build ships with this edition)"
+    hidden, visible = entry["hidden_points"], entry["max_score"] - entry["hidden_points"]
+    if not hidden:
+        return f"all {entry['max_score']:g} points: every check runs here (`tito module test`)"
+    if not visible:
+        return "every test cell runs here; your instructor's grading adds hidden checks to each"
+    return (f"visible tests: {visible:g} points you can check here; hidden checks: {hidden:g} points, graded by "
+            "your instructor")
+
+
 
 
 # -- checks ---------------------------------------------------------------------------------------------
