@@ -41,7 +41,7 @@ class VersionAction(argparse.Action):
 
         names = metadata.packages_distributions().get("tito", [])
         version = metadata.version(names[0]) if names else "unknown"
-        print(f"tito {version} ({names[0] if names else 'not installed'})")
+        ui.say(f"tito {version} ({names[0] if names else 'not installed'})")
         parser.exit()
 
 
