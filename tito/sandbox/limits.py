@@ -9,7 +9,7 @@ The kernel's own mechanisms do the work, each where it is strongest:
   single allocation past the memory limit fails with MemoryError instead of waking the
   out-of-memory killer), `RLIMIT_FSIZE` (no file larger than the disk limit; Python
   ignores SIGXFSZ, so the write fails with EFBIG) and `RLIMIT_NOFILE`;
-- the sandbox's size-capped tmpfs (bwrap's `--size`, set in tito.sandbox) for the disk.
+- the sandbox's size-capped tmpfs (bwrap's `--size`, set in tito.sandbox.bwrap) for the disk.
 
 A process joins its cgroup before it execs the sandbox, through a one-line `sh` prefix,
 so that every descendant is counted. Where a mechanism cannot be used (an unprivileged

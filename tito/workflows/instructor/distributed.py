@@ -1,7 +1,7 @@
 """Where grading work runs: this process, local worker processes, or a Dask cluster.
 
-Each task is a pure function of plain data (`tito.grading.grade(setup, submission)` or
-`tito.feedback.render(...)`); results come back to the caller, who alone writes the course
+Each task is a pure function of plain data (`tito.grading.engine.grade_or_flag(setup, submission)` or
+`tito.grading.feedback.render(...)`); results come back to the caller, who alone writes the course
 folder and the gradebook. A local worker that dies takes its task back to the queue once;
 on Dask, the scheduler reschedules the tasks of a dead worker itself.
 """
