@@ -285,10 +285,17 @@ def complete(paths: Paths, module: Module, sandboxed: bool = True) -> CompleteRe
     record the module as completed. Nothing tracked by git changes."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from jupyter_client import kernelspec  # noqa: F401
+    from nbgrader import converters  # noqa: F401
+
     from tito.course import export, notebooks
+    from tito.grading import engine  # noqa: F401
     from tito.grading.setup import run_folder
     from tito.sandbox import bwrap as sandbox
+    from tito.sandbox import site  # noqa: F401
 
+    # Everything both threads below use is imported here, first: two threads importing the
+    # same modules lazily at once can deadlock on Python's import locks (_DeadlockError).
     check_prerequisites(paths, module)
     notebook = notebooks.load(module.student_notebook, module)  # read once: graded and exported alike
     try:
