@@ -200,3 +200,18 @@ def test_the_notebook_says_its_prerequisites_are_provided(published, provided):
     assert "tito module complete 01_tensor" in intro(published)
     text = intro(provided)
     assert "Module 01 and Module 02 are provided" in text and "tito module complete 01_tensor" not in text, text
+
+
+def test_an_update_keeps_the_provided_builds_unless_withdrawn(instructor, tmp_path):
+    target = tmp_path / "edition"
+    run_tito(instructor, "release", "student", "--to", str(target), "--provide", "01", "02", check=True)
+
+    def provided() -> list[bool]:
+        return [m["provided"] for m in json.loads((target / ".course/course.json").read_text())["modules"]]
+
+    again = run_tito(instructor, "release", "student", "--to", str(target), check=True)  # a typo fixed, say
+    assert provided() == [True, True, False] and (target / "tinytorch/core/tensor.py").is_file()
+    assert "kept from the current edition" in again.stdout, again.stdout
+    withdrawn = run_tito(instructor, "release", "student", "--to", str(target), "--withdraw", "01", check=True)
+    assert provided() == [False, True, False] and not (target / "tinytorch/core/tensor.py").exists()
+    assert "withdrawn: students who pull lose its build" in withdrawn.stdout, withdrawn.stdout

@@ -34,7 +34,7 @@ def test_list_shows_every_module_and_state(repo):
     assert "in progress" in run_tito(repo, "module", "status", check=True).stdout
 
 
-@pytest.mark.parametrize("name", ["03_layers", "03", "3", "layers"])
+@pytest.mark.parametrize("name", ["03_layers", "03", "3", "layers", "modules/03_layers/layers.ipynb"])
 def test_module_names_are_accepted_in_every_form(repo, name):
     result = run_tito(repo, "module", "start", name, "--no-lab", check=True)
     assert "Created modules/03_layers/layers.ipynb" in result.stdout
@@ -75,7 +75,8 @@ def test_every_command_has_help_with_an_example(repo):
 
 def test_version(repo):
     result = run_tito(repo, "--version", check=True)
-    assert re.fullmatch(r"tito \d+\.\d+\.\d+ \(tinytorch-layers\)\n", result.stdout), result.stdout
+    assert re.fullmatch(r"tito \d+\.\d+\.\d+ \(tinytorch-layers, course at (.+)\)\n", result.stdout), result.stdout
+    assert result.stdout.rstrip().endswith(f"course at {repo})")
 
 
 def test_outside_a_course_tito_says_which_course_it_uses(repo, tmp_path):
@@ -83,10 +84,11 @@ def test_outside_a_course_tito_says_which_course_it_uses(repo, tmp_path):
     del env["TITO_ROOT"]
     result = subprocess.run([sys.executable, "-m", "tito", "module", "list"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and "you are outside it" in result.stderr, result.stderr
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 0 and "not inside a course folder: using the course at" in said, result.stderr
     inside = subprocess.run([sys.executable, "-m", "tito", "module", "list"], cwd=repo, env=env,
                             capture_output=True, text=True, timeout=120)
-    assert "outside" not in inside.stderr
+    assert "not inside" not in inside.stderr
 
 
 def test_debug_shows_the_traceback(repo):
@@ -120,6 +122,23 @@ def test_start_here_names_the_first_part_still_to_write(repo):
     assert here is not None and here.part.startswith("Part 2") and here.cell != "layer-base", here
     write(solved(repo), repo / LAYERS)
     assert student.start_here(module) is None
+
+
+def test_a_newer_copy_of_the_notebook_is_named(repo):
+    import os
+
+    from tito.course.paths import Paths
+    from tito.course.registry import resolve
+    from tito.workflows import student
+
+    module = resolve(Paths(repo), "03_layers")
+    write(fresh(repo), repo / LAYERS)
+    copy = repo / "modules/03_layers/layers-Copy1.ipynb"
+    write(fresh(repo), copy)
+    os.utime(repo / LAYERS, (1_000_000_000, 1_000_000_000))
+    assert student.newer_copies(module) == [copy]
+    os.utime(copy, (900_000_000, 900_000_000))
+    assert student.newer_copies(module) == [], "an older copy is not news"
 
 
 def test_start_checks_prerequisites(repo):

@@ -117,6 +117,12 @@ def cmd_nbgrader_autograde(args) -> int:
     reports = result.reports
     ui.console.print(ui.batch_table(reports, f"{module.slug}: {len(reports)} submission(s), {elapsed:.1f} s "
                                              f"({elapsed / len(reports):.2f} s each)"))
+    full = sum(report.full_marks for report in reports)
+    ungradable = sum(not report.graded for report in reports)
+    flagged = sum(bool(report.flags) for report in reports)
+    ui.say((f"{len(reports)} graded:", "bold"), f" {full} at full marks, {len(reports) - full} below "
+           f"({ungradable} could not be graded), {flagged} flagged for review"
+           + ("; every report is in " + args.json if args.json else "; --json FILE writes every report"))
     if args.json:
         atomic_write_text(Path(args.json), reports_json(reports) + "\n")
     return 0
@@ -151,7 +157,8 @@ def cmd_release_student(args) -> int:
 
     paths = current_paths()
     with ui.status("Building the student edition and checking every file for answers…"):
-        result = edition.release(paths, Path(args.to).expanduser().resolve(), provide=args.provide or [])
+        result = edition.release(paths, Path(args.to).expanduser().resolve(), provide=args.provide or [],
+                                 withdraw=args.withdraw or [])
     ui.say(("Student edition written to", "green"), f" {result.folder} ({len(result.files)} files, "
            f"commit {result.commit[:12]})")
     for line in result.summary:
@@ -236,5 +243,8 @@ def add_commands(groups) -> None:
     student.add_argument("--to", required=True, metavar="DIR",
                          help="a new or empty folder, or an earlier edition to update (adds a commit)")
     student.add_argument("--provide", nargs="+", metavar="MODULE",
-                         help="modules shipped with their reference build (past assignments)")
+                         help="modules shipped with their reference build (past assignments); an update keeps "
+                              "those the edition provides already")
+    student.add_argument("--withdraw", nargs="+", metavar="MODULE",
+                         help="stop providing these modules in an update (students who pull lose their builds)")
     student.set_defaults(func=cmd_release_student)

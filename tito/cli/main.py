@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import warnings
 
 from tito.cli import student, ui
@@ -41,7 +42,11 @@ class VersionAction(argparse.Action):
 
         names = metadata.packages_distributions().get("tito", [])
         version = metadata.version(names[0]) if names else "unknown"
-        ui.say(f"tito {version} ({names[0] if names else 'not installed'})")
+        try:
+            course = f", course at {get_paths().root}"
+        except TitoError:
+            course = ", no course found here"
+        ui.say(f"tito {version} ({names[0] if names else 'not installed'}{course})")
         parser.exit()
 
 
@@ -53,7 +58,11 @@ def _is_instructor_edition() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser(_is_instructor_edition()).parse_args(argv)
+    parser = build_parser(_is_instructor_edition())
+    if not (argv if argv is not None else sys.argv[1:]):
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
     if not args.debug:
         warnings.filterwarnings("ignore")  # library deprecation chatter is not for students
         # after Ctrl-C, asyncio reports the kernel tasks it abandoned; the user needs none of that

@@ -21,7 +21,8 @@ def current_paths() -> Paths:
     paths = get_paths()
     here = Path.cwd().resolve()
     if not os.environ.get("TITO_ROOT") and paths.root != here and paths.root not in here.parents:
-        ui.say_error((f"Using the course at {paths.root} (you are outside it).", "dim"))
+        ui.warning(f"not inside a course folder: using the course at {paths.root}. cd into your course, or set "
+                   "TITO_ROOT to it.")
     return paths
 
 
@@ -52,8 +53,8 @@ def print_report(report: GradeReport, title: str) -> None:
     ui.console.print(ui.grade_table(report, title))
     ui.show_flags(report)
     if report.hidden_points:
-        ui.say((f"ℹ {report.hidden_points:g} points are graded by your instructor:", "cyan"), " the cells marked "
-               "in the notebook also run hidden checks that this test cannot see.")
+        ui.say((f"ℹ {report.hidden_points:g} of these points also depend on hidden checks", "cyan"), " that only "
+               "your instructor's grading runs: full marks here do not guarantee full marks there.")
 
 
 def positive_int(text: str) -> int:
@@ -87,6 +88,9 @@ class TitoParser(argparse.ArgumentParser):
             close = difflib.get_close_matches(found["given"], choices, n=1)
             if close:
                 message += f"; did you mean '{close[0]}'?"
+        elif "required: module" in message and self.prog.startswith("tito nbgrader"):
+            message += (" (give the module before options that take several values, e.g. "
+                        f"`{self.prog} 03_layers --student ada bob`)")
         super().error(message)
 
 

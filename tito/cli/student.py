@@ -37,12 +37,14 @@ def state_sentence(row: student.ModuleStatus) -> str:
     if row.state is ModuleState.IN_PROGRESS:
         return "in progress: not tested yet" if row.score is None else \
             f"in progress: last test {row.score:g}/{row.max_score:g}"
+    if row.state is ModuleState.NOT_STARTED and row.score is not None:
+        return f"not started (last test {row.score:g}/{row.max_score:g})"
     return row.state.value
 
 
 def cmd_module_list(args) -> int:
     paths = current_paths()
-    table = ui.table("TinyTorch modules", ["module", "state", "notebook, in modules/<module>/"])
+    table = ui.table("TinyTorch modules", ["module", "state", "notebook (in modules/<module>/)"])
     notes = []
     for row in student.status(paths):
         table.add_row(ui.plain(row.module.slug), Text(state_sentence(row), style=_STATE_STYLES[row.state]),
@@ -86,6 +88,9 @@ def cmd_module_test(args) -> int:
     started = time.perf_counter()
     reference = getattr(args, "reference", False)
     what = "reference solution" if reference else relative(paths, module.student_notebook)
+    for copy in [] if reference else student.newer_copies(module):
+        ui.warning(f"{relative(paths, copy)} was saved after {relative(paths, module.student_notebook)}: only "
+                   f"{module.notebook_name} is graded (and handed in). Copy your work into it.")
     with ui.status(f"Grading {what} with nbgrader…"):
         if reference:
             report = student.test_reference(paths, module, sandboxed=sandboxed)
@@ -93,10 +98,13 @@ def cmd_module_test(args) -> int:
             report = student.test(paths, module, sandboxed=sandboxed)
     print_report(report, f"{module.slug}: {what} ({time.perf_counter() - started:.1f} s)")
     ok = report.full_marks if reference else student.passes(report)
-    here = None if ok or reference else student.start_here(module)
-    if here:
-        ui.say(("Start here:", "cyan"), f" {here.part}, the cell '{here.cell}' still raises NotImplementedError: "
-               "replace that line with your code, then test again.")
+    first = None if ok or reference else student.first_problem(report)
+    here = None if ok or reference or first else student.start_here(module)
+    if first:
+        ui.say(("Start here:", "cyan"), f" {first}")
+    elif here:
+        ui.say(("Start here:", "cyan"), f" {here.part}: the cell '{here.cell}' still raises NotImplementedError. "
+               f"Replace that line with your code, then run `tito module test {module.slug}` again.")
     if ok:
         ui.say(("Full marks.", "green"), "" if reference else f" Next: tito module complete {module.slug}")
     return 0 if ok else 1
@@ -162,10 +170,8 @@ def cmd_system_doctor(args) -> int:
     checks = doctor.run_checks(current_paths())
     table = ui.table("tito system doctor", ["check", "status", "detail", "how to fix"])
     for check in checks:
-        if check.required:
-            state = Text("ok", style="green") if check.ok else Text("missing", style="red")
-        else:
-            state = Text("in force", style="green") if check.ok else Text("not in force", style="yellow")
+        good, bad = check.states
+        state = Text(good, style="green") if check.ok else Text(bad, style="red" if check.required else "yellow")
         table.add_row(ui.plain(check.name), state, ui.plain(check.detail), ui.plain("" if check.ok else check.fix))
     ui.console.print(table)
     return 0 if all(check.ok for check in checks if check.required) else 1
@@ -197,7 +203,8 @@ def add_commands(groups, instructor: bool) -> None:
     reset = command(module, "reset", "back up your notebook and start from a fresh copy",
                     "tito module reset 03_layers\ntito module reset 03_layers --package --yes")
     module_argument(reset)
-    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation (without a terminal nobody "
+                       "is asked; a backup is kept either way)")
     reset.add_argument("--package", action="store_true",
                        help="also back up and remove your completed build of the module")
     reset.set_defaults(func=cmd_module_reset)

@@ -10,6 +10,7 @@ themselves, so a caller cannot forget to escape: `say("Created ", path)` or
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,8 +23,17 @@ from rich.text import Text
 if TYPE_CHECKING:
     from tito.grading.report import GradeReport
 
-console = Console(highlight=False, emoji=False)
-errors = Console(stderr=True, highlight=False, emoji=False)
+def _console(stderr: bool = False) -> Console:
+    """A console for plain text. Off a terminal (a log file, a pipe) and with no COLUMNS set,
+    tables get 160 columns instead of rich's 80, so that reasons are not cut to a sliver."""
+    made = Console(stderr=stderr, highlight=False, emoji=False)
+    if not made.is_terminal and "COLUMNS" not in os.environ:
+        made = Console(stderr=stderr, highlight=False, emoji=False, width=160)
+    return made
+
+
+console = _console()
+errors = _console(stderr=True)
 
 Part = str | tuple[str, str]  # plain text, or (plain text, rich style)
 
@@ -53,11 +63,11 @@ def line(*parts: Part) -> Text:
 
 
 def say(*parts: Part) -> None:
-    console.print(line(*parts))
+    console.print(line(*parts), soft_wrap=True)  # a message is never cut into lines: paths and commands stay whole
 
 
 def say_error(*parts: Part) -> None:
-    errors.print(line(*parts))
+    errors.print(line(*parts), soft_wrap=True)
 
 
 @contextmanager

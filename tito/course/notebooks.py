@@ -68,7 +68,10 @@ def write(notebook: NotebookNode, path: Path) -> None:
 
 def load(path: Path, module: Module) -> NotebookNode:
     """Read a student's notebook, or say clearly why it cannot be read."""
-    reset = f"`tito module reset {module.slug}` backs it up and gives you a fresh copy."
+    checkpoint = path.parent / ".ipynb_checkpoints" / f"{path.stem}-checkpoint.ipynb"
+    reset = (f"JupyterLab's last checkpoint may still be whole: {checkpoint} (copy it over the notebook). Or "
+             if checkpoint.is_file() else "") + \
+        f"`tito module reset {module.slug}` backs the notebook up and gives you a fresh copy."
     if not path.is_file():
         raise TitoError(f"{path} does not exist.", f"Create it with `tito module start {module.slug}`.")
     try:

@@ -100,6 +100,8 @@ def resolve(paths: Paths, name: str) -> Module:
     """Find a module by `03_layers`, `03`, `3` or `layers`."""
     modules = discover(paths)
     wanted = name.strip().lower()
+    folders = [part for part in Path(wanted).parts if _FOLDER.match(part)] if "/" in wanted else []
+    wanted = folders[-1] if folders else wanted  # modules/03_layers/layers.ipynb, as a shell completes it
     for module in modules:
         if wanted in (module.slug, module.number, module.name) or (
             wanted.isdigit() and int(wanted) == int(module.number)

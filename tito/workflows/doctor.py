@@ -18,7 +18,8 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
-    required: bool = True  # False: reported, but grading works without it (resource limits)
+    required: bool = True  # False: reported, but grading works without it (resource limits, a module to do)
+    states: tuple[str, str] = ("ok", "missing")  # what the status column says when ok, and when not
 
 
 def run_checks(paths: Paths) -> list[Check]:
@@ -33,7 +34,10 @@ def run_checks(paths: Paths) -> list[Check]:
     checks += _limit_checks(paths)
     for module in discover(paths):
         problem = importable(paths, module)
-        checks.append(Check(f"import {module.import_name}", not problem, problem or "ok", _build_fix(paths, module)))
+        # a module not built yet is the student's work still to do, not a broken environment
+        not_yet = problem.endswith("is not built yet")
+        checks.append(Check(f"import {module.import_name}", not problem, problem or "ok", _build_fix(paths, module),
+                            required=not not_yet, states=("ok", "not built yet" if not_yet else "missing")))
     return checks
 
 
@@ -81,7 +85,7 @@ def _limit_checks(paths: Paths) -> list[Check]:
                        "systemd-run --user --scope -p Delegate=yes tito …",
              "processes": "as for memory", "disk": "", "rlimits": "install util-linux (prlimit)"}
     return [Check(f"limit: {m.name}", m.in_force, f"{amounts[m.name]}: {m.how}", fixes.get(m.name, ""),
-                  required=False) for m in limits.availability()]
+                  required=False, states=("in force", "not in force")) for m in limits.availability()]
 
 
 def _sandbox_check() -> Check:

@@ -75,11 +75,16 @@ def _status(module: Module, record: dict) -> ModuleStatus:
     note = "your completed build was removed or changed: complete it again" if completed else ""
     notebook = module.student_notebook
     tested = record.get("tested") or {}
+    if not notebook.exists() and (tested or record.get("fresh_sha256")):
+        backups = module.paths.backups / module.slug
+        note = (f"your notebook {notebook.relative_to(module.paths.root)} is missing: `tito module start "
+                f"{module.slug}` makes a fresh one" + (f" (backups are in {backups.relative_to(module.paths.root)}/)"
+                                                       if backups.is_dir() else ""))
     if notebook.is_file() and _edited(module, record, notebook):
         return ModuleStatus(module, ModuleState.IN_PROGRESS, tested.get("score"), tested.get("max_score"), note)
     if module.info.get("provided") and module.package_file.is_file():
         return ModuleStatus(module, ModuleState.PROVIDED, None, None, note)
-    return ModuleStatus(module, ModuleState.NOT_STARTED, None, None, note)
+    return ModuleStatus(module, ModuleState.NOT_STARTED, tested.get("score"), tested.get("max_score"), note)
 
 
 def _edited(module: Module, record: dict, notebook: Path) -> bool:
@@ -253,6 +258,28 @@ def start_here(module: Module) -> StartHere | None:
         elif cell.metadata.get("nbgrader", {}).get("solution") and STUB_MESSAGE in cell.source:
             return StartHere(part or "the first part", cell.metadata["nbgrader"].get("grade_id", ""))
     return None
+
+
+def newer_copies(module: Module) -> list[Path]:
+    """Other notebooks beside the student's, saved after it (JupyterLab's Duplicate or Save
+    As): only the course notebook is graded, so the student should hear of them."""
+    notebook = module.student_notebook
+    if not notebook.is_file():
+        return []
+    saved = notebook.stat().st_mtime
+    return sorted(p for p in notebook.parent.glob("*.ipynb") if p != notebook and p.stat().st_mtime > saved)
+
+
+def first_problem(report: GradeReport) -> str:
+    """A problem that makes later cells fail for its own reason (a syntax error, a module this
+    one builds on that cannot be imported), to fix before anything else; '' if none."""
+    from tito.grading.report import FlagKind
+
+    for kind in (FlagKind.SYNTAX_ERROR, FlagKind.MISSING_PREREQUISITE):
+        flag = next((flag for flag in report.flags if flag.kind is kind), None)
+        if flag is not None:
+            return f"fix this first, the cells after it fail because of it: {flag.message}"
+    return ""
 
 
 def passes(report: GradeReport) -> bool:

@@ -45,11 +45,15 @@ class ReleaseResult:
     summary: list[str] = field(default_factory=list)
 
 
-def release(paths: Paths, target: Path, provide: list[str]) -> ReleaseResult:
-    """Write (or update) the student edition at `target`."""
+def release(paths: Paths, target: Path, provide: list[str], withdraw: list[str] = ()) -> ReleaseResult:
+    """Write (or update) the student edition at `target`. An update keeps providing what the
+    edition provides already (students who pull would lose those builds) unless `withdraw`
+    names it."""
     if paths.is_student_edition:
         raise TitoError("This is a student edition: editions are released from the instructor's repository.")
-    provided = {resolve(paths, name).slug for name in provide}
+    withdrawn = {resolve(paths, name).slug for name in withdraw}
+    kept = provided_in(target) - withdrawn
+    provided = ({resolve(paths, name).slug for name in provide} | kept) - withdrawn
     files = edition_files(paths, provided)
     leaks = find_leaks(paths, files, provided)
     if leaks:
@@ -58,9 +62,21 @@ def release(paths: Paths, target: Path, provide: list[str]) -> ReleaseResult:
                         "Remove the solution or hidden-test lines from those files, or leave the files out.")
     commit = _write_repository(paths, target, files)
     modules = discover(paths)
-    summary = [f"{m.slug}: " + ("provided (reference build shipped)" if m.slug in provided else "graded (no build)")
+    summary = [f"{m.slug}: " + ("provided (reference build shipped" + (", kept from the current edition)"
+                                                                       if m.slug in kept else ")")
+                                if m.slug in provided else "graded (no build)"
+                                + (", withdrawn: students who pull lose its build" if m.slug in withdrawn else ""))
                for m in modules]
     return ReleaseResult(target, sorted(files), commit, summary)
+
+
+def provided_in(edition: Path) -> set[str]:
+    """The modules an existing edition at `edition` provides (none if there is no edition)."""
+    try:
+        manifest = json.loads((edition / MANIFEST).read_text(encoding="utf-8"))
+        return {entry["slug"] for entry in manifest["modules"] if entry.get("provided")}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
 
 
 # -- the tree -----------------------------------------------------------------------------------------
