@@ -257,7 +257,7 @@ def test_test_scores_an_untouched_notebook_zero(repo):
     assert "falling short, got 4" in table_text, result.stdout  # and integration, on all four parts
     assert progress_of(repo)["tested"]["score"] == 0
     said = " ".join(result.stdout.split())
-    assert "Start here: Part 1: the `Layer` base class, the cell 'layer-base'" in said, result.stdout
+    assert "Start here: Part 1: the `Layer` base class: the cell 'layer-base'" in said, result.stdout
 
 
 @pytest.mark.slow
