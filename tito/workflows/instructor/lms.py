@@ -31,7 +31,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from nbgrader.plugins import FileNameCollectorPlugin
@@ -127,7 +127,9 @@ def default_student_id(found: LmsName) -> str:
 class LmsCollector(FileNameCollectorPlugin):
     """A file-name collector for nbgrader's `zip_collect`: the LMS's scheme instead of a
     regular expression to write. The student id is the name made an id (`lovelaceada`,
-    `ada_lovelace`); `tito nbgrader collect` also keeps the LMS ids and a course's own ids."""
+    `ada_lovelace`), the timestamp the extracted file's time (tito's SafeExtractor sets it
+    from the zip), so that zip_collect keeps the newest of a student's files. `tito nbgrader
+    collect` also keeps the LMS ids and a course's own student ids."""
 
     lms = Lms.CANVAS
     named_regexp = Unicode("(unused: the LMS's own file-name scheme)").tag(config=True)
@@ -137,8 +139,9 @@ class LmsCollector(FileNameCollectorPlugin):
         if found is None or not found.is_notebook:
             self.log.warning("Not a %s notebook submission: %s", self.lms.title, submitted_file)
             return None
+        modified = datetime.fromtimestamp(Path(submitted_file).stat().st_mtime, UTC)
         return {"student_id": default_student_id(found), "file_id": found.notebook_stem(),
-                "lms_id": found.lms_id}
+                "timestamp": modified.strftime("%Y-%m-%d %H:%M:%S.%f UTC"), "lms_id": found.lms_id}
 
 
 class CanvasCollector(LmsCollector):
