@@ -188,14 +188,17 @@ def cmd_nbgrader_collect(args) -> int:
 def _collected_table(result, paths) -> None:
     if not result.collected:
         return
-    table = ui.table(f"{result.module}: collected", ["student", "LMS id", "from", "submitted", "note"])
+    several = len(result.downloads) > 1
+    table = ui.table(f"{result.module}: collected", ["student", "LMS id", "file", "submitted", "note"])
+    table.columns[2].overflow = "fold"  # a file name is shown whole, folded if it must be
     for item in result.collected:
-        when = f"{item.timestamp:%Y-%m-%d %H:%M:%S} UTC" if item.timestamp else "no time"
+        when = f"{item.timestamp:%Y-%m-%d %H:%M} UTC" if item.timestamp else "no time"
         note = ", ".join(part for part in ("late" if item.late else "", item.status if item.status != "new" else "")
                          if part)
         shown_note = Text(note, style="yellow") if item.late else ui.plain(note)
-        table.add_row(ui.plain(item.student), ui.plain(f"{item.identity.lms.value} {item.identity.lms_id}"),
-                      ui.plain(item.source), ui.plain(when), shown_note)
+        where = f"{item.download}: {item.entry}" if several else item.entry
+        table.add_row(ui.plain(item.student), ui.plain(item.identity.lms_id), ui.plain(where), ui.plain(when),
+                      shown_note)
     ui.console.print(table)
 
 

@@ -271,7 +271,7 @@ table { border-collapse: collapse; margin: .6rem 0; width: 100%; font-size: .92r
 th, td { border-bottom: 1px solid #d0d7de; padding: .3rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .muted { color: #59636e; } .late { color: #9a6700; font-weight: 600; } .bad { color: #cf222e; }
-img { max-width: 100%; } code { font-size: .88em; word-break: break-word; }
+img { max-width: 100%; } code { font-size: .88em; } td:first-child code { white-space: nowrap; }
 """
 
 

@@ -366,7 +366,8 @@ class Skipped:
 class Collected:
     student: str
     identity: LmsIdentity
-    source: str  # "canvas.zip: lovelaceada_1001_9001_layers.ipynb" (shown)
+    download: str  # the download's file name (shown)
+    entry: str  # the entry it came from (shown)
     timestamp: datetime | None  # naive UTC
     late: bool  # after the due date, as nbgrader counts it
     status: str  # "new", "replaced", "unchanged" or "kept" (the one already collected is newer)
@@ -560,7 +561,8 @@ def _collect_student(course: CoursePaths, module: Module, student: str, offered:
         found = candidate.found
         identity = LmsIdentity(found.lms, found.lms_id, found.name, found.submission_id, found.lms_late)
         roster[student] = identity
-        result.collected.append(Collected(student, identity, candidate.source, timestamp, late, status))
+        result.collected.append(Collected(student, identity, candidate.download.name, candidate.entry.shown,
+                                          timestamp, late, status))
         return int(clamped)
     return 0
 
