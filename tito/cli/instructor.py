@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from tito.cli import ui
 from tito.cli.shared import (
@@ -146,8 +147,81 @@ def cmd_nbgrader_export(args) -> int:
     from tito.workflows.instructor import assignments  # imports nbgrader: only for these commands
 
     paths = current_paths()
-    destination = assignments.export_csv(paths, Path(args.to).expanduser().resolve(), force=args.force)
-    ui.say(("Grades written to", "green"), " ", str(destination))
+    module = module_named(paths, args.module) if args.module else None
+    result = assignments.export_grades(paths, Path(args.to).expanduser().resolve(),
+                                       assignments.ExportFormat(args.format), module, args.column, force=args.force)
+    if result.format is assignments.ExportFormat.NBGRADER:
+        ui.say(("Grades written to", "green"), " ", str(result.destination))
+        return 0
+    what = {"canvas": "Canvas gradebook import", "moodle": "Moodle grading worksheet"}[result.format.value]
+    ui.say(("Grades written to", "green"), f" {result.destination} ({what}, {result.module}: "
+           f"{result.rows} student(s), {len(result.late)} late)")
+    if result.format is assignments.ExportFormat.CANVAS:
+        ui.say("  Canvas imports no comments: reasons and flags are in `--format nbgrader` and the class report.")
+    for line in result.left_out:
+        ui.say(("  left out:", "yellow"), f" {line}")
+    return 0
+
+
+def cmd_nbgrader_collect(args) -> int:
+    from tito.workflows.instructor import collect, lms  # imports nbgrader: only for these commands
+
+    paths = current_paths()
+    module = module_named(paths, args.module)
+    chosen = lms.Lms(args.lms) if args.lms else None
+    with ui.status(f"Collecting {module.slug} from {len(args.paths)} download(s)…"):
+        result = collect.collect(paths, module, [Path(p).expanduser() for p in args.paths], lms_name=chosen,
+                                 duedate=args.duedate, zone=args.timezone)
+    for download in result.downloads:
+        how = "detected" if download.detected else "--lms"
+        ui.say(f"{download.name}: {download.lms.title} ({how}), {download.entries} entries")
+    _collected_table(result, paths)
+    for title, items in (("Refused (not collected):", result.refused), ("Unmatched:", result.unmatched)):
+        if items:
+            ui.say((title, "yellow" if title.startswith("U") else "red"))
+            for item in items:
+                ui.say(f"  {item}")
+    for note in result.notes:
+        ui.say(("ℹ", "cyan"), f" {note}")
+    due = f"due {result.duedate:%Y-%m-%d %H:%M:%S} UTC" if result.duedate else "no due date"
+    ui.say((f"{len(result.collected)} collected", "green"), f" ({len(result.late)} late), "
+           f"{len(result.refused)} refused, {len(result.unmatched)} unmatched, into "
+           f"{relative(paths, result.submitted)}/ ({due}).")
+    if not result.collected:
+        ui.error(f"No notebook of {module.slug} was collected.", "Check the refused and unmatched entries above.")
+        return 1
+    return 0
+
+
+def _collected_table(result, paths) -> None:
+    if not result.collected:
+        return
+    several = len(result.downloads) > 1
+    table = ui.table(f"{result.module}: collected", ["student", "LMS id", "file", "submitted", "note"])
+    table.columns[2].overflow = "fold"  # a file name is shown whole, folded if it must be
+    for item in result.collected:
+        when = f"{item.timestamp:%Y-%m-%d %H:%M} UTC" if item.timestamp else "no time"
+        note = ", ".join(part for part in ("late" if item.late else "", item.status if item.status != "new" else "")
+                         if part)
+        shown_note = Text(note, style="yellow") if item.late else ui.plain(note)
+        where = f"{item.download}: {item.entry}" if several else item.entry
+        table.add_row(ui.plain(item.student), ui.plain(item.identity.lms_id), ui.plain(where), ui.plain(when),
+                      shown_note)
+    ui.console.print(table)
+
+
+def cmd_nbgrader_report(args) -> int:
+    from tito.workflows.instructor import class_report  # imports nbgrader and matplotlib: only for this command
+
+    paths = current_paths()
+    module = module_named(paths, args.module)
+    with ui.status(f"Writing the class report of {module.slug}…"):
+        result = class_report.write_report(paths, module, Path(args.to).expanduser().resolve(), force=args.force)
+    report = result.report
+    ui.say(("Class report written to", "green"), f" {result.destination}")
+    ui.say(f"  {len(report.students)} submission(s), mean {report.mean:.1f}/{report.max_score:g}, "
+           f"{report.full_marks} at full marks, {len(report.to_review)} flagged or late, "
+           f"{len(report.ungradable)} not gradable")
     return 0
 
 
@@ -235,7 +309,28 @@ def add_commands(groups) -> None:
     csv.add_argument("--to", default="grades.csv", metavar="FILE.csv",
                      help="the CSV file to write (default: grades.csv; never replaced without --force)")
     csv.add_argument("--force", action="store_true", help="replace FILE.csv if it exists")
+    csv.add_argument("--format", choices=["nbgrader", "canvas", "moodle"], default="nbgrader",
+                     help="nbgrader's CSV (every assignment), Canvas's gradebook import or Moodle's grading worksheet")
+    csv.add_argument("--module", metavar="MODULE", help="the assignment of a Canvas or Moodle file "
+                     "(needed when the gradebook has several)")
+    csv.add_argument("--column", metavar="NAME", help="Canvas: the assignment's column as Canvas names it, "
+                     "e.g. 'Layers (4242)' (default: the module)")
     csv.set_defaults(func=cmd_nbgrader_export)
+    collect = nbgrader.add_parser("collect", help="collect submissions from a Canvas or Moodle bulk download")
+    collect.add_argument("module")
+    collect.add_argument("paths", nargs="+", metavar="PATH", help="the LMS's download: a .zip, or the folder it "
+                         "was unpacked to")
+    collect.add_argument("--lms", choices=["canvas", "moodle"], help="the file-name scheme (default: detected)")
+    collect.add_argument("--duedate", metavar="TIME", help="set the module's due date in the gradebook first, "
+                         "e.g. '2026-11-20 23:59:00 UTC' (late: after it, as nbgrader counts)")
+    collect.add_argument("--timezone", default="UTC", metavar="ZONE",
+                         help="the zone of the times in the zip (a zip names none; default UTC)")
+    collect.set_defaults(func=cmd_nbgrader_collect)
+    report = nbgrader.add_parser("report", help="write one HTML page about the class: scores, cells, reasons, flags")
+    report.add_argument("module")
+    report.add_argument("--to", default="report.html", metavar="FILE.html")
+    report.add_argument("--force", action="store_true", help="replace FILE.html if it exists")
+    report.set_defaults(func=cmd_nbgrader_report)
 
     release = groups.add_parser("release", help="publish an edition").add_subparsers(dest="command", required=True)
     student = command(release, "student", "write the student edition (no answers) as a new git repository",

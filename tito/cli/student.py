@@ -136,6 +136,36 @@ def cmd_module_complete(args) -> int:
     return 1
 
 
+def cmd_module_submit(args) -> int:
+    paths = current_paths()
+    module = module_named(paths, args.module)
+    sandboxed = warn_unsandboxed(args)
+    with ui.status(f"Checking {relative(paths, module.student_notebook)} with nbgrader…"):
+        result = student.submit(paths, module, sandboxed=sandboxed)
+    report = result.report
+    print_report(report, f"{module.slug}: your notebook")
+    if not result.written:
+        ui.error(f"Nothing was written for hand-in: {result.problem}.",
+                 "Undo your changes to those locked cells (copy them from a fresh notebook: `tito module reset "
+                 f"{module.slug}` keeps a backup of yours), then run submit again.")
+        return 1
+    where = relative(paths, result.hand_in)
+    visible = " on the tests you can see" if report.hidden_points else ""
+    ui.say(("Ready to hand in:", "green"), f" {where} ({report.score:g}/{report.max_score:g}{visible})")
+    if result.backup:
+        ui.say(f"Your earlier hand-in copy was backed up to {relative(paths, result.backup)}.")
+    if not report.graded:
+        ui.warning(f"your notebook could not be graded ({report.reason}): as it is, it scores 0.")
+    if result.exchange:
+        folder = relative(paths, result.hand_in.parent.parent)
+        ui.say("Next: hand it in through your course's nbgrader exchange:")
+        ui.say(f"  cd {folder} && nbgrader submit {module.slug} --course {result.exchange.course_id}")
+    else:
+        ui.say(f"Next: upload {where} to your course page (Canvas, Moodle…), keeping its name "
+               f"{module.notebook_name}.")
+    return 0
+
+
 def _confirm(question: str) -> bool:
     if not sys.stdin.isatty():
         return True  # no one to ask; the backup keeps everything recoverable
@@ -180,7 +210,7 @@ def cmd_system_doctor(args) -> int:
 # -- parser ----------------------------------------------------------------------------------
 def add_commands(groups, instructor: bool) -> None:
     group = groups.add_parser("module", help="your modules: list, start, test, complete, reset")
-    module = group.add_subparsers(dest="command", required=True, metavar="{list,start,test,complete,reset}")
+    module = group.add_subparsers(dest="command", required=True, metavar="{list,start,test,complete,submit,reset}")
     command(module, "list", "every module with its state (alias: status)", "tito module list",
             aliases=("status",)).set_defaults(func=cmd_module_list)
     start = command(module, "start", "create your notebook (never overwrites) and open JupyterLab",
@@ -200,6 +230,11 @@ def add_commands(groups, instructor: bool) -> None:
     module_argument(complete)
     no_sandbox_option(complete)
     complete.set_defaults(func=cmd_module_complete)
+    submit = command(module, "submit", "check your notebook and write the copy to hand in",
+                     "tito module submit 03_layers")
+    module_argument(submit)
+    no_sandbox_option(submit)
+    submit.set_defaults(func=cmd_module_submit)
     reset = command(module, "reset", "back up your notebook and start from a fresh copy",
                     "tito module reset 03_layers\ntito module reset 03_layers --package --yes")
     module_argument(reset)

@@ -1,4 +1,4 @@
-"""A student's use cases: start, test, complete and reset a module, and its status.
+"""A student's use cases: start, test, complete, submit and reset a module, and its status.
 
 A student's notebooks (`modules/`) and builds (`tinytorch/core/_completed/`) are their own:
 untracked by git, never overwritten without a backup, and replaced only atomically. Progress
@@ -25,7 +25,7 @@ from tito.course import progress
 from tito.course.paths import Paths
 from tito.course.registry import Module, discover, prerequisites
 from tito.errors import TitoError
-from tito.fileops import atomic_write_text, backup_file
+from tito.fileops import atomic_write_bytes, atomic_write_text, backup_file
 from tito.workflows import lab
 
 if TYPE_CHECKING:
@@ -490,3 +490,91 @@ def reset(paths: Paths, module: Module, package: bool = False) -> ResetResult:
         record["completed"] = None
     progress.record(paths, module.slug, **record)
     return result
+
+
+# -- submit -------------------------------------------------------------------------------------
+HAND_IN = "hand-in"  # modules/hand-in/<module>/<notebook>: the checked copy to hand in
+EXCHANGE_ROOT = "/srv/nbgrader/exchange"  # nbgrader's default Exchange.root
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """The nbgrader exchange a course uses on this machine (JupyterHub)."""
+
+    root: Path
+    course_id: str
+
+
+@dataclass
+class SubmitResult:
+    report: GradeReport
+    hand_in: Path  # where the copy to hand in is (or would have been) written
+    written: bool
+    problem: str = ""  # why nothing was written
+    backup: Path | None = None  # the earlier hand-in copy, kept
+    exchange: Exchange | None = None
+
+
+def hand_in_path(paths: Paths, module: Module) -> Path:
+    return paths.modules / HAND_IN / module.slug / module.notebook_name
+
+
+def course_exchange() -> Exchange | None:
+    """The course's nbgrader exchange, if this machine has one: nbgrader's `Exchange.root`
+    (and `CourseDirectory.course_id`) from the nbgrader_config.py files in Jupyter's config
+    folders, as `nbgrader submit` reads them, where the course has an inbound folder."""
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from tito.coursedir.config import COURSE_ID
+
+    config = Config()
+    for folder in reversed(jupyter_config_path()):  # the first folder has the last word
+        if (Path(folder) / "nbgrader_config.py").is_file():
+            try:
+                config.merge(PyFileConfigLoader("nbgrader_config.py", path=folder).load_config())
+            except Exception:  # noqa: BLE001  (a broken config file: nbgrader submit would say so, not us)
+                continue
+    root = Path(str(config.Exchange.root)) if "root" in config.Exchange else Path(EXCHANGE_ROOT)
+    course_id = str(config.CourseDirectory.course_id) if "course_id" in config.CourseDirectory else COURSE_ID
+    return Exchange(root, course_id) if (root / course_id / "inbound").is_dir() else None
+
+
+def _read_notebook(path: Path, module: Module) -> tuple[bytes, object]:
+    """The notebook's bytes and content, which must be a valid notebook (nbformat's schema)."""
+    import nbformat
+
+    from tito.course import notebooks
+
+    notebook = notebooks.load(path, module)
+    try:
+        nbformat.validate(notebook)
+    except nbformat.ValidationError as error:
+        raise TitoError(f"{path} is not a valid notebook: {str(error).splitlines()[0]}.",
+                        f"`tito module reset {module.slug}` backs it up and gives you a fresh copy.") from error
+    return notebooks.dumps(notebook).encode("utf-8"), notebook
+
+
+def submit(paths: Paths, module: Module, sandboxed: bool = True) -> SubmitResult:
+    """Check the student's notebook (a valid notebook, locked cells untouched, graded with the
+    same engine as `test`) and write the copy to hand in, `modules/hand-in/<module>/<notebook>`:
+    exactly what was graded. An earlier, different copy is backed up first. Nothing is
+    written when locked cells were edited or deleted."""
+    from tito.grading.report import FlagKind
+
+    data, notebook = _read_notebook(module.student_notebook, module)
+    report = grade(paths, module, notebook, sandboxed=sandboxed)
+    at = time.strftime("%Y-%m-%dT%H:%M:%S")
+    progress.record(paths, module.slug, tested={"score": report.score, "max_score": report.max_score, "at": at})
+    target = hand_in_path(paths, module)
+    locked = [flag.message for flag in report.flags if flag.kind in (FlagKind.TAMPERED, FlagKind.MISSING)]
+    if locked:
+        return SubmitResult(report, target, False, "; ".join(locked))
+    backup = None
+    if target.exists() and target.read_bytes() != data:
+        backup = backup_file(target, paths.backups / module.slug)
+    atomic_write_bytes(target, data)
+    progress.record(paths, module.slug, submitted={"score": report.score, "max_score": report.max_score, "at": at,
+                                                   "sha256": hashlib.sha256(data).hexdigest()})
+    return SubmitResult(report, target, True, backup=backup, exchange=course_exchange())
