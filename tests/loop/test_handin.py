@@ -53,7 +53,7 @@ def test_the_student_edition_hands_in_what_its_visible_tests_pass(generated, tmp
     output = " ".join((run.stdout + run.stderr).split())
     assert run.returncode == 0, output
     assert f"Ready to hand in: {HAND_IN} (100/100 on the tests you can see)" in output
-    assert "points are graded by your instructor" in output
+    assert "points also depend on hidden checks" in output
     assert f"Next: upload {HAND_IN} to your course page" in output
     assert (edition / HAND_IN).is_file()
     assert git(edition, "status", "--porcelain") == "", "the hand-in copy is the student's, untracked"
