@@ -27,6 +27,18 @@
 # `tinytorch` package, where Module 02 imports it from. Each graded cell checks one part,
 # so one mistake costs points in one cell.
 #
+# **Points (100 in all).** What a part does carries most of its points; where a part must
+# refuse bad input, the errors and their messages have their own, smaller test cell:
+#
+# | Part | What it does | Refusing bad input, and the messages |
+# |------|--------------|--------------------------------------|
+# | 1 creating a tensor | 16 (`test-creation`) | 4 (`test-creation-errors`) |
+# | 2 arithmetic | 20 (`test-arithmetic`) | |
+# | 3 matrix multiplication | 16 (`test-matmul`) | 4 (`test-matmul-errors`) |
+# | 4 reshape and transpose | 12 (`test-shape`) | 3 (`test-shape-errors`) |
+# | 5 reductions | 15 (`test-reductions`) | |
+# | all together | 10 (`test-integration`) | |
+#
 # Work through the notebook from top to bottom. Every place where you write code says
 # `raise NotImplementedError(...)` until you replace it; the docstring above it says what
 # to do (TODO), how to think about it (APPROACH), what it should give (EXAMPLE) and where
@@ -77,12 +89,12 @@ short_failures()
 # - numbers, nested lists, NumPy arrays and Tensors are accepted; booleans count as
 #   numbers (`True` is 1.0). The result is float32 unless a `dtype` is asked for.
 # - an array that already has the wanted dtype is used as it is, not copied; a Tensor
-#   given as data shares its array too.
+#   given as data shares its array too (these two: 16 points, `test-creation`).
 # - strings, bytes, dicts, sets and `None` are a `TypeError`, and so is anything NumPy
 #   turns into a non-numeric array (a list of strings, complex numbers): the message names
 #   the type of what was received (`str`, `dict`, `NoneType`, `list`, ...).
 # - a ragged nested list such as `[[1, 2], [3]]` is a `ValueError` whose message contains
-#   the word "ragged" or "length".
+#   the word "ragged" or "length" (these two: 4 points, `test-creation-errors`).
 #
 # Read the docstring, then replace the stub.
 
@@ -526,19 +538,8 @@ def _matmul_error(left: tuple, right: tuple) -> str:
 # Run the cell. It checks numbers, lists, arrays and Tensors as input, that arrays and
 # Tensors are shared rather than copied, and that bad data is refused with a clear error.
 
-# %% nbgrader={"grade": true, "grade_id": "test-creation", "locked": true, "points": 20, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "test-creation", "locked": true, "points": 16, "schema_version": 3, "solution": false}
 def test_unit_creation():
-    def expect_error(kind, action, call):
-        try:
-            call()
-        except NotImplementedError:
-            raise
-        except kind as error:
-            return error
-        except Exception as error:
-            raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
-        raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
-
     scalar = Tensor(3)
     assert scalar.shape == () and scalar.dtype == np.float32, f"Tensor(3) should be a float32 0-d tensor, got {scalar.dtype} {scalar.shape}"
     nested = Tensor([[1, 2, 3], [4, 5, 6]])
@@ -567,6 +568,37 @@ def test_unit_creation():
     assert flagged.requires_grad is True and flagged.grad is None, \
         f"requires_grad=True should be kept and grad start as None, got {flagged.requires_grad}, {flagged.grad}"
     assert "shape=(2, 3)" in repr(nested), f"repr is given; got {nested!r}"
+    ### BEGIN HIDDEN TESTS
+    counts = np.arange(5, dtype=np.int64)
+    assert Tensor(counts, dtype=np.int64).data is counts, "hidden check: an int64 array with dtype=np.int64 should not be copied, got a copy"
+    mixed = Tensor([[True, 2], [3.5, False]])
+    assert mixed.data.tolist() == [[1.0, 2.0], [3.5, 0.0]], f"hidden check: mixed bools and numbers should convert, got {mixed.data.tolist()}"
+    ### END HIDDEN TESTS
+    print("✅ creation: visible checks passed (numbers, lists, arrays, no needless copies). "
+          "tito module test adds hidden checks.")
+
+
+test_unit_creation()
+
+
+# %% [markdown]
+# ### Test: refusing bad data (4 points)
+#
+# Non-numeric data and ragged lists, each refused with the right exception and a message
+# that names what was received.
+
+# %% nbgrader={"grade": true, "grade_id": "test-creation-errors", "locked": true, "points": 4, "schema_version": 3, "solution": false}
+def test_unit_creation_errors():
+    def expect_error(kind, action, call):
+        try:
+            call()
+        except NotImplementedError:
+            raise
+        except kind as error:
+            return error
+        except Exception as error:
+            raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
+        raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
 
     for bad in ["hello", {"a": 1}, None, ["a", "b"]]:
         error = expect_error(TypeError, f"Tensor({bad!r})", lambda bad=bad: Tensor(bad))
@@ -581,16 +613,12 @@ def test_unit_creation():
     error = expect_error(ValueError, "hidden check: Tensor([[1], [2, 3], [4]])", lambda: Tensor([[1], [2, 3], [4]]))
     assert "ragged" in str(error).lower() or "length" in str(error).lower(), \
         f"hidden check: the ragged-list error should say 'ragged' or 'length', got {str(error)!r}"
-    counts = np.arange(5, dtype=np.int64)
-    assert Tensor(counts, dtype=np.int64).data is counts, "hidden check: an int64 array with dtype=np.int64 should not be copied, got a copy"
-    mixed = Tensor([[True, 2], [3.5, False]])
-    assert mixed.data.tolist() == [[1.0, 2.0], [3.5, 0.0]], f"hidden check: mixed bools and numbers should convert, got {mixed.data.tolist()}"
     ### END HIDDEN TESTS
-    print("✅ creation: visible checks passed (numbers, lists, arrays, no needless copies, clear errors). "
+    print("✅ creation errors: visible checks passed (TypeError naming the type, ValueError for ragged lists). "
           "tito module test adds hidden checks.")
 
 
-test_unit_creation()
+test_unit_creation_errors()
 
 
 # %% [markdown]
@@ -656,25 +684,16 @@ test_unit_arithmetic()
 #
 # - follow NumPy's matmul rules (the `@` operator) for 1-D, 2-D and stacked N-D operands,
 #   including two stacks of matrices (`(5, 2, 3) @ (5, 3, 4)` is `(5, 2, 4)`);
-# - the other operand may be a Tensor or a NumPy array, and the result is float32;
+# - the other operand may be a Tensor or a NumPy array, and the result is float32
+#   (these two: 16 points, `test-matmul`);
 # - a mismatch is a `ValueError` whose message names both shapes and, after them, the two
 #   inner dimensions that differ; when the inner dimensions agree but the batch
 #   dimensions cannot broadcast, it still names both shapes; a 0-d operand is a
-#   `ValueError` too. The given `_matmul_error` writes such messages.
+#   `ValueError` too. The given `_matmul_error` writes such messages (4 points,
+#   `test-matmul-errors`).
 
-# %% nbgrader={"grade": true, "grade_id": "test-matmul", "locked": true, "points": 20, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "test-matmul", "locked": true, "points": 16, "schema_version": 3, "solution": false}
 def test_unit_matmul():
-    def expect_error(kind, action, call):
-        try:
-            call()
-        except NotImplementedError:
-            raise
-        except kind as error:
-            return error
-        except Exception as error:
-            raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
-        raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
-
     def check(left, right, what):
         a = rng.standard_normal(left).astype(np.float32)
         b = rng.standard_normal(right).astype(np.float32)
@@ -692,28 +711,57 @@ def test_unit_matmul():
     check((4, 3), (3,), "(4, 3) @ (3,)")
     check((2, 4, 3), (3, 5), "(2, 4, 3) @ (3, 5)")
     check((5, 2, 3), (5, 3, 4), "(5, 2, 3) @ (5, 3, 4)")
+    ### BEGIN HIDDEN TESTS
+    check((1, 2, 3), (6, 3, 2), "hidden check: (1, 2, 3) @ (6, 3, 2)")
+    check((3,), (3,), "hidden check: (3,) @ (3,)")
+    ### END HIDDEN TESTS
+    print("✅ matmul: visible checks passed (1-D, 2-D and stacked products). "
+          "tito module test adds hidden checks.")
+
+
+test_unit_matmul()
+
+
+# %% [markdown]
+# ### Test: the shape errors of matmul (4 points)
+
+# %% nbgrader={"grade": true, "grade_id": "test-matmul-errors", "locked": true, "points": 4, "schema_version": 3, "solution": false}
+def test_unit_matmul_errors():
+    def expect_error(kind, action, call):
+        try:
+            call()
+        except NotImplementedError:
+            raise
+        except kind as error:
+            return error
+        except Exception as error:
+            raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
+        raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
+
     error = expect_error(ValueError, "(32, 128) @ (256, 10)", lambda: Tensor(np.ones((32, 128))) @ Tensor(np.ones((256, 10))))
     message = str(error)
     assert "(32, 128)" in message and "(256, 10)" in message, f"the error should name both shapes, got {message!r}"
     after = message.split("(256, 10)", 1)[1]
     assert "128" in after and "256" in after, f"after the shapes the error should name the inner dimensions 128 and 256, got {message!r}"
-    error = expect_error(ValueError, "(2, 3, 4) @ (5, 4, 2)", lambda: Tensor(np.ones((2, 3, 4))) @ Tensor(np.ones((5, 4, 2))))
-    assert "(2, 3, 4)" in str(error) and "(5, 4, 2)" in str(error), f"the batch-dimension error should name both shapes, got {str(error)!r}"
-    expect_error(ValueError, "a 0-d tensor @ (3,)", lambda: Tensor(1.0) @ Tensor(np.ones(3)))
+    stacked = Tensor(np.ones((5, 2, 3), dtype=np.float32)) @ Tensor(np.ones((5, 3, 4), dtype=np.float32))
+    if getattr(stacked, "shape", None) == (5, 2, 4):  # matmul's rules, not np.dot's (test-matmul checks which)
+        error = expect_error(ValueError, "(2, 3, 4) @ (5, 4, 2)",
+                             lambda: Tensor(np.ones((2, 3, 4))) @ Tensor(np.ones((5, 4, 2))))
+        assert "(2, 3, 4)" in str(error) and "(5, 4, 2)" in str(error), \
+            f"the batch-dimension error should name both shapes, got {str(error)!r}"
+        expect_error(ValueError, "a 0-d tensor @ (3,)", lambda: Tensor(1.0) @ Tensor(np.ones(3)))
     ### BEGIN HIDDEN TESTS
-    check((1, 2, 3), (6, 3, 2), "hidden check: (1, 2, 3) @ (6, 3, 2)")
-    check((3,), (3,), "hidden check: (3,) @ (3,)")
     error = expect_error(ValueError, "hidden check: (3,) @ (4,)", lambda: Tensor(np.ones(3)) @ Tensor(np.ones(4)))
     assert "(3,)" in str(error) and "(4,)" in str(error), f"hidden check: the error should name (3,) and (4,), got {str(error)!r}"
     error = expect_error(ValueError, "hidden check: (7, 5) @ (6, 2)", lambda: Tensor(np.ones((7, 5))) @ np.ones((6, 2)))
     after = str(error).split("(6, 2)", 1)[-1]
     assert "5" in after and "6" in after, f"hidden check: after the shapes the error should name 5 and 6, got {str(error)!r}"
     ### END HIDDEN TESTS
-    print("✅ matmul: visible checks passed (1-D, 2-D and stacked products, clear shape errors). "
+    print("✅ matmul errors: visible checks passed (both shapes, then the inner dimensions). "
           "tito module test adds hidden checks.")
 
 
-test_unit_matmul()
+test_unit_matmul_errors()
 
 
 # %% [markdown]
@@ -726,7 +774,9 @@ test_unit_matmul()
 # -1, shares the numbers of a row-major tensor, and refuses a wrong size with a
 # `ValueError` that names the old shape and then the requested one; `transpose(d0, d1)`
 # swaps any two dimensions (the last two by default), shares the numbers, and leaves 0-d
-# and 1-D tensors as they are.
+# and 1-D tensors as they are. What they do, with the given methods below, is worth 12
+# points (`test-shape`); the errors (reshape's message, and the given `view` and
+# `masked_fill` refusing what they cannot do) 3 points (`test-shape-errors`).
 #
 # Four methods are given, with PyTorch's meaning, because later modules use them:
 # `numel()` (the number of elements), `view(...)` (a reshape that must not copy: it raises
@@ -735,19 +785,8 @@ test_unit_matmul()
 # `masked_fill(mask, value)` (a new tensor with `value` where the boolean mask is True).
 # The test checks them too.
 
-# %% nbgrader={"grade": true, "grade_id": "test-shape", "locked": true, "points": 15, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "test-shape", "locked": true, "points": 12, "schema_version": 3, "solution": false}
 def test_unit_shape():
-    def expect_error(kind, action, call):
-        try:
-            call()
-        except NotImplementedError:
-            raise
-        except kind as error:
-            return error
-        except Exception as error:
-            raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
-        raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
-
     numbers = np.arange(12, dtype=np.float32)
     t = Tensor(numbers)
     for args, shape in [((3, 4), (3, 4)), (((2, 6),), (2, 6)), ((2, -1, 3), (2, 2, 3)), (([4, 3],), (4, 3))]:
@@ -755,10 +794,6 @@ def test_unit_shape():
         assert isinstance(got, Tensor) and got.shape == shape, f"reshape{args} should give shape {shape}, got {getattr(got, 'shape', got)}"
         assert np.array_equal(got.data, numbers.reshape(shape)), f"reshape{args} should keep the numbers in order, got {got.data.tolist()}"
     assert np.shares_memory(t.reshape(3, 4).data, numbers), "reshape should share the numbers (a view), got a copy"
-    error = expect_error(ValueError, "reshape(5, 5) of 12 numbers", lambda: t.reshape(5, 5))
-    message = str(error)
-    assert "(12,)" in message and "(5, 5)" in message and message.index("(12,)") < message.index("(5, 5)"), \
-        f"the reshape error should name the old shape (12,) and then the requested (5, 5), got {message!r}"
     m = Tensor(np.array([[1, 2, 3], [4, 5, 6]], dtype=np.float32))
     for text, got, expected in [("m.T", m.T, m.data.T), ("m.transpose()", m.transpose(), m.data.T)]:
         assert got.shape == (3, 2) and np.array_equal(got.data, expected), f"{text} should be the (3, 2) transpose, got {got.data.tolist()}"
@@ -774,7 +809,6 @@ def test_unit_shape():
     assert t.numel() == 12 and isinstance(t.numel(), int), f"numel() should be the int 12, got {t.numel()!r}"
     viewed = grid.view(4, -1)
     assert viewed.shape == (4, 3) and np.shares_memory(viewed.data, numbers), f"view(4, -1) should share memory with shape (4, 3), got {viewed.shape}"
-    expect_error(ValueError, "view(-1) of a transposed tensor", lambda: grid.T.view(-1))
     assert grid.contiguous() is grid, "contiguous() of a row-major tensor should be the tensor itself, got a copy"
     flat = grid.T.contiguous().view(-1)
     assert flat.data.tolist() == numbers.reshape(3, 4).T.ravel().tolist(), f"contiguous() then view(-1) should read the transpose row by row, got {flat.data.tolist()}"
@@ -782,11 +816,42 @@ def test_unit_shape():
     assert filled.data.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7], [8, -1, -1, -1]] and filled.dtype == np.float32, \
         f"masked_fill(t > 8, -1) should replace 9, 10, 11 by -1, got {filled.data.tolist()}"
     assert grid.data.max() == 11, "masked_fill should not change the tensor itself, got it modified"
-    expect_error(TypeError, "masked_fill with a float mask", lambda: grid.masked_fill(np.ones((3, 4)), 0.0))
     print("✅ shape: every check passed (reshape with -1, transpose, views; view, contiguous, numel, masked_fill)")
 
 
 test_unit_shape()
+
+
+# %% [markdown]
+# ### Test: the shape errors (3 points)
+
+# %% nbgrader={"grade": true, "grade_id": "test-shape-errors", "locked": true, "points": 3, "schema_version": 3, "solution": false}
+def test_unit_shape_errors():
+    def expect_error(kind, action, call):
+        try:
+            call()
+        except NotImplementedError:
+            raise
+        except kind as error:
+            return error
+        except Exception as error:
+            raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
+        raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
+
+    t = Tensor(np.arange(12, dtype=np.float32))
+    error = expect_error(ValueError, "reshape(5, 5) of 12 numbers", lambda: t.reshape(5, 5))
+    message = str(error)
+    assert "(12,)" in message and "(5, 5)" in message and message.index("(12,)") < message.index("(5, 5)"), \
+        f"the reshape error should name the old shape (12,) and then the requested (5, 5), got {message!r}"
+    grid = Tensor(np.arange(12, dtype=np.float32).reshape(3, 4))
+    strided = Tensor(grid.data.T)  # not stored row by row (unless Tensor() copied it: the creation test's business)
+    if not strided.data.flags.c_contiguous:
+        expect_error(ValueError, "view(-1) of a transposed tensor", lambda: strided.view(-1))
+    expect_error(TypeError, "masked_fill with a float mask", lambda: grid.masked_fill(np.ones((3, 4)), 0.0))
+    print("✅ shape errors: every check passed (reshape names both shapes; view and masked_fill refuse)")
+
+
+test_unit_shape_errors()
 
 
 # %% [markdown]

@@ -41,6 +41,22 @@
 # Each graded test cell checks one part only. A mistake in `Linear` costs points in the
 # Linear cells, not again in the `Sequential` or integration cells.
 #
+# **Points (100 in all).** What a part does carries most of its points. Where a part must
+# refuse bad input, the errors and their messages have their own, smaller test cell, so a
+# message that leaves out a detail costs that cell's few points, not the whole part:
+#
+# | Part | What it does | Refusing bad input, and the messages |
+# |------|--------------|--------------------------------------|
+# | 1 `Layer` | 8 (`test-layer-base`) | 2 (`test-layer-base-errors`) |
+# | 2 `Linear`: creating it | 12 (`test-linear-creation`) | 3 (`test-linear-creation-errors`) |
+# | 2 `Linear`: `forward` | 12 (`test-linear-forward`) | 3 (`test-linear-forward-errors`) |
+# | 3 `Dropout` | 16 (`test-dropout`) | 4 (`test-dropout-errors`) |
+# | 4 `Sequential` | 17 (`test-sequential`) | 3 (`test-sequential-errors`) |
+# | the parts together | 20 (`test-integration`) | |
+#
+# One mistake costs the one cell that checks that requirement; a part not done yet costs
+# that part's cells. Each list of requirements below says which cell checks what.
+#
 # Where you write code, the cell says `raise NotImplementedError(...)`. The docstring just
 # above says what to do (TODO), how to think about it (APPROACH), what it should give
 # (EXAMPLE) and what to watch for (HINTS). The hints point you to tools; the code is yours.
@@ -116,11 +132,12 @@ short_failures()
 #
 # You write `forward`, `__call__` and `parameters`. The requirements, all checked:
 #
-# - `forward` of the base class raises `NotImplementedError` with a message that contains
-#   the name of the subclass that forgot to override it;
 # - `layer(x, *args, **kwargs)` calls `layer.forward` with exactly those arguments and
 #   returns what it returns;
-# - `parameters()` returns an empty list, a new one on every call.
+# - `parameters()` returns an empty list, a new one on every call
+#   (these two, with `train`/`eval` reaching nested layers: 8 points, `test-layer-base`);
+# - `forward` of the base class raises `NotImplementedError` with a message that contains
+#   the name of the subclass that forgot to override it (2 points, `test-layer-base-errors`).
 
 # %% nbgrader={"grade": false, "grade_id": "layer-base", "locked": false, "schema_version": 3, "solution": true}
 #| export
@@ -249,7 +266,7 @@ def _reachable_layers(root) -> list:
 # This test defines tiny layers of its own to check the contract, and checks that modes
 # reach layers nested in attributes, lists, tuples and dicts.
 
-# %% nbgrader={"grade": true, "grade_id": "test-layer-base", "locked": true, "points": 10, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "test-layer-base", "locked": true, "points": 8, "schema_version": 3, "solution": false}
 def test_unit_layer_base():
     class Doubler(Layer):
         def forward(self, x, scale=2):
@@ -259,25 +276,12 @@ def test_unit_layer_base():
         def forward(self, x, *args, **kwargs):
             return (x, args, kwargs)
 
-    class Unfinished(Layer):
-        pass
-
     out = Doubler()(Tensor([1.0, 2.0]))
     assert isinstance(out, Tensor) and out.data.tolist() == [2.0, 4.0], \
         f"Doubler()(Tensor([1, 2])) should run forward and give Tensor([2., 4.]), got {out!r}"
     echoed = Echo()(1, 2, key=3)
     assert echoed == (1, (2,), {"key": 3}), \
         f"Echo()(1, 2, key=3) should pass every argument on to forward: expected (1, (2,), {{'key': 3}}), got {echoed!r}"
-    try:
-        Unfinished().forward(Tensor([1.0]))
-    except NotImplementedError as error:
-        assert "Unfinished" in str(error), \
-            f"the NotImplementedError should name the subclass 'Unfinished', got message {str(error)!r}"
-    except Exception as error:
-        raise AssertionError(f"Layer.forward should raise NotImplementedError, got {type(error).__name__}: {error}")
-    else:
-        raise AssertionError("Layer.forward should raise NotImplementedError, got no error")
-
     layer = Doubler()
     first = layer.parameters()
     assert first == [] and Layer().parameters() == [], \
@@ -308,9 +312,37 @@ def test_unit_layer_base():
     out = Doubler()(Tensor([3.0]), scale=5)
     assert isinstance(out, Tensor) and out.data.tolist() == [15.0], \
         f"hidden check: Doubler()(Tensor([3]), scale=5) should give Tensor([15.]), got {out!r}"
+    ### END HIDDEN TESTS
+    print("✅ Layer: visible checks passed (__call__, parameters, train/eval reach). "
+          "tito module test adds hidden checks.")
 
-    class Missing(Layer):
+
+test_unit_layer_base()
+
+
+# %% [markdown]
+# ### Test: the base forward's error (2 points)
+#
+# A subclass that forgets `forward` should be told so by name.
+
+# %% nbgrader={"grade": true, "grade_id": "test-layer-base-errors", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+def test_unit_layer_base_errors():
+    class Unfinished(Layer):
         pass
+
+    try:
+        Unfinished().forward(Tensor([1.0]))
+    except NotImplementedError as error:
+        assert "Unfinished" in str(error), \
+            f"the NotImplementedError should name the subclass 'Unfinished', got message {str(error)!r}"
+    except Exception as error:
+        raise AssertionError(f"Layer.forward should raise NotImplementedError, got {type(error).__name__}: {error}")
+    else:
+        raise AssertionError("Layer.forward should raise NotImplementedError, got no error")
+    ### BEGIN HIDDEN TESTS
+    class Missing(Layer):
+        def __call__(self, x):  # independent of your Layer.__call__, which has its own test
+            return self.forward(x)
 
     try:
         Missing()(Tensor([1.0]))
@@ -320,11 +352,10 @@ def test_unit_layer_base():
     else:
         raise AssertionError("hidden check: Missing()(x) should raise NotImplementedError, got no error")
     ### END HIDDEN TESTS
-    print("✅ Layer: visible checks passed (__call__, parameters, forward error, train/eval reach). "
-          "tito module test adds hidden checks.")
+    print("✅ Layer forward error: visible checks passed (names the subclass). tito module test adds hidden checks.")
 
 
-test_unit_layer_base()
+test_unit_layer_base_errors()
 
 
 # %% [markdown]
@@ -385,6 +416,9 @@ assert round(init_scales(10, 1000)["LeCun"], 3) == 0.316
 #   helper `_check_feature_count` does all of this.
 # - **`rng`:** `None` or a `np.random.Generator`; anything else (a seed like `42`, a legacy
 #   `RandomState`) is a `TypeError`. The given helper `_check_rng` checks it.
+#   (Refusing bad sizes and a bad `rng`: 3 points, `test-linear-creation-errors`. Accepting
+#   NumPy integers, and everything from here to `parameters()`: 12 points,
+#   `test-linear-creation`.)
 # - **`weight`:** a float32 Tensor of shape `(in_features, out_features)` with
 #   `requires_grad=True`: standard normal numbers times `sqrt(1 / in_features)`.
 #   With `rng=None` they come from NumPy's global generator, drawn as one
@@ -394,19 +428,21 @@ assert round(init_scales(10, 1000)["LeCun"], 3) == 0.316
 #   With a Generator, the numbers come from it instead (any of its standard normal draws).
 # - **`bias`:** float32 zeros of shape `(out_features,)` with `requires_grad=True`, or
 #   `None` when `bias=False`.
-# - **`parameters()`:** `[weight, bias]`, or `[weight]` without a bias: the very objects
-#   the layer holds, not copies.
-# - **`forward(x)`:** `x @ W + b` computed with the layer's current `weight` and `bias`,
+# - **`parameters()`:** `[weight, bias]` in that order, or `[weight]` without a bias: the
+#   very objects the layer holds, not copies.
+# - **`forward(x)`:** `x @ W + b` computed with the layer's current `weight` and `bias`
+#   (read them when `forward` is called: after `layer.weight = Tensor(...)` or an in-place
+#   change of `layer.weight.data`, the output follows),
 #   returned as a *new* float32 Tensor (never the input, never sharing the bias's memory),
 #   leaving `x`, the weight and the bias unchanged. `requires_grad` of the result is True
 #   if the input or the weight requires grad. Any number of leading batch dimensions
 #   works: `(in_features,)`, `(batch, in_features)` or `(batch, tokens, in_features)`;
 #   matrix multiplication treats the last dimension as the features. A float64 input gives
-#   a float32 output.
+#   a float32 output. (12 points, `test-linear-forward`.)
 # - **bad input to `forward`:** a non-Tensor is a `TypeError` whose message names the type
 #   received (e.g. `ndarray`); a wrong last dimension is a `ValueError` whose message names
 #   the layer (its repr), both shapes and the two dimensions that differ. The given method
-#   `_check_input` raises both.
+#   `_check_input` raises both. (3 points, `test-linear-forward-errors`.)
 
 # %% nbgrader={"grade": false, "grade_id": "linear", "locked": false, "schema_version": 3, "solution": true}
 #| export
@@ -568,19 +604,8 @@ class Linear(Layer):
 # Shapes, dtypes, the initial statistics (with a fixed seed, so this never flakes),
 # reproducibility, `parameters()` and the argument checks. `forward` is not used here.
 
-# %% nbgrader={"grade": true, "grade_id": "test-linear-creation", "locked": true, "points": 15, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "test-linear-creation", "locked": true, "points": 12, "schema_version": 3, "solution": false}
 def test_unit_linear_creation():
-    def expect_error(kind, action, call):
-        try:
-            call()
-        except NotImplementedError:
-            raise
-        except kind as error:
-            return error
-        except Exception as error:
-            raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
-        raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
-
     np.random.seed(0)
     layer = Linear(784, 256)
     assert (layer.in_features, layer.out_features) == (784, 256), \
@@ -606,6 +631,9 @@ def test_unit_linear_creation():
 
     params = layer.parameters()
     assert isinstance(params, list) and len(params) == 2, f"parameters() should be a list of 2 tensors, got {params!r}"
+    if params[0] is layer.bias and params[1] is layer.weight:
+        raise AssertionError("parameters() should be [layer.weight, layer.bias] in that order: "
+                             "got the same objects, wrong order ([bias, weight])")
     assert params[0] is layer.weight and params[1] is layer.bias, \
         "parameters() should be [layer.weight, layer.bias] (the objects themselves), got other objects"
     no_bias = Linear(10, 5, bias=False)
@@ -633,23 +661,10 @@ def test_unit_linear_creation():
         raise AssertionError(f"Linear(np.int64(3), 2) should accept a NumPy integer, got {type(error).__name__}: {error}") from None
     assert from_numpy == 3, f"Linear(np.int64(3), 2).in_features should be 3, got {from_numpy!r}"
     assert repr(layer) == "Linear(in_features=784, out_features=256, bias=True)", f"repr is given; got {layer!r}"
-
-    for args, kind in [((0, 5), ValueError), ((-3, 5), ValueError), ((2.5, 5), TypeError),
-                       ((True, 5), TypeError), ((5, "10"), TypeError)]:
-        error = expect_error(kind, f"Linear{args}", lambda args=args: Linear(*args))
-        name = "in_features" if args[0] in (0, -3, 2.5, True) else "out_features"
-        assert name in str(error), f"the error for Linear{args} should name {name}, got {str(error)!r}"
-    expect_error(TypeError, "Linear(3, 2, rng=42)", lambda: Linear(3, 2, rng=42))
     ### BEGIN HIDDEN TESTS
     sizes = Linear(np.int32(5), np.uint16(3))
     assert (sizes.in_features, sizes.out_features) == (5, 3) and sizes.weight.shape == (5, 3), \
         f"hidden check: Linear(np.int32(5), np.uint16(3)) should make a (5, 3) weight, got {sizes.weight.shape}"
-    error = expect_error(ValueError, "hidden check: Linear(3, 0)", lambda: Linear(3, 0))
-    assert "out_features" in str(error), f"hidden check: the error for Linear(3, 0) should name out_features, got {str(error)!r}"
-    expect_error(TypeError, "hidden check: Linear(3.0, 2)", lambda: Linear(3.0, 2))
-    expect_error(TypeError, "hidden check: Linear(3, None)", lambda: Linear(3, None))
-    expect_error(TypeError, "hidden check: Linear(3, 2, rng=np.random.RandomState(0))",
-                 lambda: Linear(3, 2, rng=np.random.RandomState(0)))
     np.random.seed(7)
     drawn = Linear(5, 3, bias=False).weight.data
     np.random.seed(7)
@@ -661,7 +676,7 @@ def test_unit_linear_creation():
     assert abs(float(wide.std()) - np.sqrt(1 / 1000)) < 0.05 * np.sqrt(1 / 1000), \
         f"hidden check: Linear(1000, 10) weights should have std sqrt(1/1000) = 0.0316, got {wide.std():.4f}"
     ### END HIDDEN TESTS
-    print("✅ Linear creation: visible checks passed (shapes, float32, LeCun scale, zero bias, parameters, errors). "
+    print("✅ Linear creation: visible checks passed (shapes, float32, LeCun scale, zero bias, parameters). "
           "tito module test adds hidden checks.")
 
 
@@ -669,15 +684,13 @@ test_unit_linear_creation()
 
 
 # %% [markdown]
-# ### Test: the Linear forward pass
+# ### Test: refusing bad arguments (3 points)
 #
-# Values against NumPy for 1-D, 2-D and 3-D inputs, and the errors for wrong input. The
-# test gives each layer a non-zero bias, so a forgotten bias shows. It only needs
-# `forward`: if your `__init__` fails, the layer is assembled by hand, so this cell is not
-# charged for a mistake in `__init__` (that is the creation test's job).
+# Sizes that are not positive integers and an `rng` that is not a Generator, each refused
+# with the right exception and, for sizes, a message that names the argument.
 
-# %% nbgrader={"grade": true, "grade_id": "test-linear-forward", "locked": true, "points": 15, "schema_version": 3, "solution": false}
-def test_unit_linear_forward():
+# %% nbgrader={"grade": true, "grade_id": "test-linear-creation-errors", "locked": true, "points": 3, "schema_version": 3, "solution": false}
+def test_unit_linear_creation_errors():
     def expect_error(kind, action, call):
         try:
             call()
@@ -689,6 +702,37 @@ def test_unit_linear_forward():
             raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
         raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
 
+    for args, kind in [((0, 5), ValueError), ((-3, 5), ValueError), ((2.5, 5), TypeError),
+                       ((True, 5), TypeError), ((5, "10"), TypeError)]:
+        error = expect_error(kind, f"Linear{args}", lambda args=args: Linear(*args))
+        name = "in_features" if args[0] in (0, -3, 2.5, True) else "out_features"
+        assert name in str(error), f"the error for Linear{args} should name {name}, got {str(error)!r}"
+    expect_error(TypeError, "Linear(3, 2, rng=42)", lambda: Linear(3, 2, rng=42))
+    ### BEGIN HIDDEN TESTS
+    error = expect_error(ValueError, "hidden check: Linear(3, 0)", lambda: Linear(3, 0))
+    assert "out_features" in str(error), f"hidden check: the error for Linear(3, 0) should name out_features, got {str(error)!r}"
+    expect_error(TypeError, "hidden check: Linear(3.0, 2)", lambda: Linear(3.0, 2))
+    expect_error(TypeError, "hidden check: Linear(3, None)", lambda: Linear(3, None))
+    expect_error(TypeError, "hidden check: Linear(3, 2, rng=np.random.RandomState(0))",
+                 lambda: Linear(3, 2, rng=np.random.RandomState(0)))
+    ### END HIDDEN TESTS
+    print("✅ Linear arguments: visible checks passed (TypeError and ValueError, naming the argument). "
+          "tito module test adds hidden checks.")
+
+
+test_unit_linear_creation_errors()
+
+
+# %% [markdown]
+# ### Test: the Linear forward pass
+#
+# Values against NumPy for 1-D, 2-D and 3-D inputs, and the errors for wrong input. The
+# test gives each layer a non-zero bias, so a forgotten bias shows. It only needs
+# `forward`: if your `__init__` fails, the layer is assembled by hand, so this cell is not
+# charged for a mistake in `__init__` (that is the creation test's job).
+
+# %% nbgrader={"grade": true, "grade_id": "test-linear-forward", "locked": true, "points": 12, "schema_version": 3, "solution": false}
+def test_unit_linear_forward():
     def make(n_in, n_out, bias=True, seed=0):
         """A Linear with a known bias; its weight in (in, out) orientation for the expectation."""
         rng = np.random.default_rng(seed)
@@ -727,6 +771,15 @@ def test_unit_linear_forward():
             f"{what} should return a new array, got one sharing memory with the input or the bias"
         return y
 
+    def follows(layer, x, weight, old_output, what):
+        """forward must compute with the weight the layer holds now (weight in (in, out) orientation)."""
+        y = layer.forward(Tensor(x)).data
+        expected = x.astype(np.float64) @ weight + (0 if layer.bias is None else layer.bias.data)
+        if not np.allclose(y, expected, atol=1e-4):
+            stale = " (the old weight's result: is an array kept from __init__?)" if np.allclose(y, old_output) else ""
+            raise AssertionError(f"{what} forward should compute with the layer's current weight: expected row 0 "
+                                 f"{np.round(expected[0], 3).tolist()}, got {np.round(y[0], 3).tolist()}{stale}")
+
     rng = np.random.default_rng(1)
     layer, weight = make(6, 3)
     x = rng.standard_normal((4, 6)).astype(np.float32)
@@ -741,19 +794,72 @@ def test_unit_linear_forward():
     plain, plain_weight = make(6, 3, bias=False, seed=2)
     check(plain, plain_weight, x, "forward of a (4, 6) batch without bias")
 
-    big, _ = make(256, 10)
+    # An optimizer replaces or updates the weight: forward reads it when it is called.
+    old_output = layer.forward(Tensor(x)).data.copy()
+    new_values = rng.standard_normal(layer.weight.shape).astype(np.float32)
+    layer.weight = Tensor(new_values, requires_grad=True)
+    new_weight = (new_values if new_values.shape == (6, 3) else new_values.T).astype(np.float64)
+    follows(layer, x, new_weight, old_output, "after layer.weight = Tensor(new values)")
+    old_output = layer.forward(Tensor(x)).data.copy()
+    layer.weight.data[...] *= np.float32(-2.0)
+    follows(layer, x, new_weight * -2.0, old_output, "after an in-place update layer.weight.data *= -2")
+    ### BEGIN HIDDEN TESTS
+    other, other_weight = make(5, 2, seed=3)
+    check(other, other_weight, rng.standard_normal((3, 4, 5)).astype(np.float32), "hidden check: forward of a (3, 4, 5) input")
+    check(other, other_weight, rng.standard_normal((1, 5)).astype(np.float32), "hidden check: forward of a (1, 5) input")
+    probe = rng.standard_normal((2, 5)).astype(np.float32)
+    old_output = other.forward(Tensor(probe)).data.copy()
+    other.weight = Tensor(np.ones(other.weight.shape, dtype=np.float32), requires_grad=True)
+    follows(other, probe, np.ones((5, 2)), old_output, "hidden check: after layer.weight = Tensor(ones)")
+    ### END HIDDEN TESTS
+    print("✅ Linear forward: visible checks passed (x @ W + b for 1-D, 2-D, 3-D input; new float32 Tensor; "
+          "the current weight). tito module test adds hidden checks.")
+
+
+test_unit_linear_forward()
+
+
+# %% [markdown]
+# ### Test: refusing bad input to forward (3 points)
+#
+# A non-Tensor input and a wrong last dimension, each refused with a message that says
+# what was received.
+
+# %% nbgrader={"grade": true, "grade_id": "test-linear-forward-errors", "locked": true, "points": 3, "schema_version": 3, "solution": false}
+def test_unit_linear_forward_errors():
+    def expect_error(kind, action, call):
+        try:
+            call()
+        except NotImplementedError:
+            raise
+        except kind as error:
+            return error
+        except Exception as error:
+            raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
+        raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
+
+    def make(n_in, n_out):
+        """A Linear assembled by hand when __init__ fails (the creation test grades it)."""
+        try:
+            return Linear(n_in, n_out, rng=np.random.default_rng(0))
+        except Exception:  # __init__ is graded by test_unit_linear_creation
+            layer = Linear.__new__(Linear)
+            layer.in_features, layer.out_features = n_in, n_out
+            layer.weight = Tensor(np.ones((n_in, n_out), dtype=np.float32), requires_grad=True)
+            layer.bias = Tensor(np.zeros(n_out, dtype=np.float32), requires_grad=True)
+            return layer
+
+    big = make(256, 10)
     error = expect_error(ValueError, "Linear(256, 10) on a (32, 128) input",
                          lambda: big.forward(Tensor(np.zeros((32, 128), dtype=np.float32))))
     message = str(error)
     for part in ["Linear(in_features=256, out_features=10", "(32, 128)", "(256, 10)", "128", "256"]:
         assert part in message, f"the shape error should name the layer, both shapes and both dimensions ({part}), got {message!r}"
-    error = expect_error(TypeError, "forward of a NumPy array", lambda: layer.forward(x))
+    layer = make(6, 3)
+    error = expect_error(TypeError, "forward of a NumPy array", lambda: layer.forward(np.ones((4, 6), dtype=np.float32)))
     assert "ndarray" in str(error), f"the TypeError should name the type received (ndarray), got {str(error)!r}"
     ### BEGIN HIDDEN TESTS
-    other, other_weight = make(5, 2, seed=3)
-    check(other, other_weight, rng.standard_normal((3, 4, 5)).astype(np.float32), "hidden check: forward of a (3, 4, 5) input")
-    check(other, other_weight, rng.standard_normal((1, 5)).astype(np.float32), "hidden check: forward of a (1, 5) input")
-    small, _ = make(3, 2, seed=4)
+    small = make(3, 2)
     error = expect_error(ValueError, "hidden check: Linear(3, 2) on a (4,) input", lambda: small.forward(Tensor(np.ones(4))))
     assert "(4,)" in str(error) and "(3, 2)" in str(error), \
         f"hidden check: the shape error should name both shapes (4,) and (3, 2), got {str(error)!r}"
@@ -761,11 +867,11 @@ def test_unit_linear_forward():
     error = expect_error(TypeError, "hidden check: forward of a list", lambda: small.forward([1.0, 2.0, 3.0]))
     assert "list" in str(error), f"hidden check: the TypeError should name the type received (list), got {str(error)!r}"
     ### END HIDDEN TESTS
-    print("✅ Linear forward: visible checks passed (x @ W + b for 1-D, 2-D, 3-D input; new float32 Tensor; errors). "
+    print("✅ Linear input errors: visible checks passed (TypeError naming the type, ValueError naming the shapes). "
           "tito module test adds hidden checks.")
 
 
-test_unit_linear_forward()
+test_unit_linear_forward_errors()
 
 
 # %% [markdown]
@@ -937,7 +1043,9 @@ assert round(100 * per_layer[0] / network["multiply_adds"]) == 85
 #   float) with `0 ≤ p ≤ 1`, stored as `self.p`. A `bool`, `str`, `None` or list is a
 #   `TypeError`; a number outside [0, 1] is a `ValueError`, and so is NaN (it is not in
 #   the range). `rng` is checked as in `Linear` and stored as `self.rng`. The given helpers
-#   `_check_probability` and `_check_rng` do the checks.
+#   `_check_probability` and `_check_rng` do the checks. (Storing `p` and `rng`, and
+#   accepting NumPy numbers, are part of the 16 points of `test-dropout`; refusing bad
+#   values is part of the 4 points of `test-dropout-errors`.)
 # - **modes:** `forward(x, training=None)` follows the layer's mode (`self.training`, which
 #   `train()`/`eval()` set) when `training` is None; an explicit `training=True` or
 #   `False` overrides it for one call.
@@ -949,7 +1057,9 @@ assert round(100 * per_layer[0] / network["multiply_adds"]) == 85
 #   a new float32 Tensor with `x`'s `requires_grad`; `x` itself is never modified.
 # - **random numbers:** masks come from NumPy's global generator unless a Generator was
 #   given as `rng`, so `np.random.seed(s)` (or a seeded Generator) reproduces them.
+#   (Modes, `p = 0` and `p = 1`, training, random numbers: 16 points, `test-dropout`.)
 # - **bad input:** a non-Tensor `x` is a `TypeError` whose message names the type received.
+#   (With the refused `p` and `rng`: 4 points, `test-dropout-errors`.)
 #
 # The given helper `_keep_mask` draws a mask: it compares 32-bit random integers with a
 # threshold, because the legacy global functions would otherwise only give float64 random
@@ -1063,19 +1173,8 @@ class Dropout(Layer):
 # reproducibility and errors. It calls `forward` directly and sets `training` by hand, so
 # only `Dropout` is tested here.
 
-# %% nbgrader={"grade": true, "grade_id": "test-dropout", "locked": true, "points": 20, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "test-dropout", "locked": true, "points": 16, "schema_version": 3, "solution": false}
 def test_unit_dropout():
-    def expect_error(kind, action, call):
-        try:
-            call()
-        except NotImplementedError:
-            raise
-        except kind as error:
-            return error
-        except Exception as error:
-            raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
-        raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
-
     def check_training_output(out, x, p, what):
         assert isinstance(out, Tensor), f"{what} should return a Tensor, got {type(out).__name__}"
         assert out.shape == x.shape and out.dtype == np.float32, \
@@ -1095,10 +1194,6 @@ def test_unit_dropout():
         raise AssertionError(f"Dropout(np.float32(0.25)) should accept a NumPy float, got {type(error).__name__}: {error}") from None
     assert from_numpy == 0.25, f"Dropout(np.float32(0.25)).p should be 0.25, got {from_numpy!r}"
     assert repr(Dropout(0.5)) == "Dropout(p=0.5)", f"repr is given; got {Dropout(0.5)!r}"
-    for bad, kind in [(1.5, ValueError), (-0.1, ValueError), (float("nan"), ValueError), ("0.5", TypeError),
-                      (None, TypeError), (True, TypeError)]:
-        expect_error(kind, f"Dropout({bad!r})", lambda bad=bad: Dropout(bad))
-    expect_error(TypeError, "Dropout(0.5, rng=42)", lambda: Dropout(0.5, rng=42))
 
     layer = Dropout(0.5)
     out = layer.forward(x, training=False)
@@ -1162,8 +1257,6 @@ def test_unit_dropout():
     a = Dropout(0.5, rng=np.random.default_rng(9)).forward(x, training=True).data
     b = Dropout(0.5, rng=np.random.default_rng(9)).forward(x, training=True).data
     assert np.array_equal(a, b), "two Dropouts with np.random.default_rng(9) should give the same mask, got different ones"
-    error = expect_error(TypeError, "Dropout(0.5).forward(ndarray)", lambda: Dropout(0.5).forward(np.ones(3), training=True))
-    assert "ndarray" in str(error), f"the TypeError should name the type received (ndarray), got {str(error)!r}"
     ### BEGIN HIDDEN TESTS
     for p in [0.35, 0.75]:
         np.random.seed(5)
@@ -1177,19 +1270,53 @@ def test_unit_dropout():
     shapes = [reused.forward(other, training=True).data != 0, reused.forward(x, training=True).data != 0,
               reused.forward(other, training=True).data != 0]
     assert not np.array_equal(shapes[0], shapes[2]), "hidden check: masks should be fresh on every call, got one reused"
-    for bad, kind in [(np.float64("nan"), ValueError), (2, ValueError), ([0.5], TypeError)]:
-        expect_error(kind, f"hidden check: Dropout({bad!r})", lambda bad=bad: Dropout(bad))
     zeros = Dropout(1).forward(Tensor(np.ones((2, 3))), training=True)
     assert zeros.shape == (2, 3) and zeros.dtype == np.float32 and not zeros.data.any(), \
         f"hidden check: Dropout(1) should give float32 zeros of shape (2, 3), got {zeros!r}"
-    error = expect_error(TypeError, "hidden check: Dropout(0.5).forward(list)", lambda: Dropout(0.5).forward([1.0], training=True))
-    assert "list" in str(error), f"hidden check: the TypeError should name the type received (list), got {str(error)!r}"
     ### END HIDDEN TESTS
-    print("✅ Dropout: visible checks passed (modes, 1/(1-p) scaling, survival rate, fresh masks, seeds, errors). "
+    print("✅ Dropout: visible checks passed (modes, 1/(1-p) scaling, survival rate, fresh masks, seeds). "
           "tito module test adds hidden checks.")
 
 
 test_unit_dropout()
+
+
+# %% [markdown]
+# ### Test: refusing bad arguments and input (4 points)
+#
+# A `p` that is not a number in [0, 1], an `rng` that is not a Generator, and a non-Tensor
+# input to `forward`, whose message names the type received.
+
+# %% nbgrader={"grade": true, "grade_id": "test-dropout-errors", "locked": true, "points": 4, "schema_version": 3, "solution": false}
+def test_unit_dropout_errors():
+    def expect_error(kind, action, call):
+        try:
+            call()
+        except NotImplementedError:
+            raise
+        except kind as error:
+            return error
+        except Exception as error:
+            raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
+        raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
+
+    for bad, kind in [(1.5, ValueError), (-0.1, ValueError), (float("nan"), ValueError), ("0.5", TypeError),
+                      (None, TypeError), (True, TypeError)]:
+        expect_error(kind, f"Dropout({bad!r})", lambda bad=bad: Dropout(bad))
+    expect_error(TypeError, "Dropout(0.5, rng=42)", lambda: Dropout(0.5, rng=42))
+    error = expect_error(TypeError, "Dropout(0.5).forward(ndarray)", lambda: Dropout(0.5).forward(np.ones(3), training=True))
+    assert "ndarray" in str(error), f"the TypeError should name the type received (ndarray), got {str(error)!r}"
+    ### BEGIN HIDDEN TESTS
+    for bad, kind in [(np.float64("nan"), ValueError), (2, ValueError), ([0.5], TypeError)]:
+        expect_error(kind, f"hidden check: Dropout({bad!r})", lambda bad=bad: Dropout(bad))
+    error = expect_error(TypeError, "hidden check: Dropout(0.5).forward(list)", lambda: Dropout(0.5).forward([1.0], training=True))
+    assert "list" in str(error), f"hidden check: the TypeError should name the type received (list), got {str(error)!r}"
+    ### END HIDDEN TESTS
+    print("✅ Dropout errors: visible checks passed (TypeError and ValueError for p and rng, TypeError naming the input). "
+          "tito module test adds hidden checks.")
+
+
+test_unit_dropout_errors()
 
 
 # %% [markdown]
@@ -1202,17 +1329,23 @@ test_unit_dropout()
 # - **construction:** `Sequential(a, b, c)` and `Sequential([a, b, c])` (a list or a tuple
 #   as the only argument) both hold `a, b, c`, in order, in the list `self.layers`; the
 #   given methods (`len`, indexing, slicing, iteration, `append`, the printout) use it.
-#   A child that cannot be called is a `TypeError` (the given `_check_callable_layers`
-#   checks it and says which item is wrong).
+#   `self.layers` is the container's own list, the new one the given
+#   `_check_callable_layers` returns: appending to the model never changes a list the
+#   caller passed in.
 # - **`forward(x)`:** calls each child once, in order, as `x = layer(x)`, and returns the
 #   last result (`x` itself for an empty `Sequential`). Children can be any callables:
-#   layers, activations, even plain functions.
+#   layers, activations, even plain functions. Call the child itself, never
+#   `layer.forward(x)`: a layer's `__call__` may do more than `forward` (hooks, later).
 # - **`parameters()`:** the children's parameter lists joined in order. A tensor that
 #   appears twice (the same object: a layer used twice, or shared weights) is listed once;
 #   compare by identity, not by value. A child without a `parameters()` method (a plain
 #   function) contributes none; a nested `Sequential` contributes its own parameters.
 # - **modes:** nothing to write. `Layer.train` already reaches every layer in
 #   `self.layers`, and the layers inside those.
+#
+# All of the above: 17 points, `test-sequential`. A child that cannot be called is a
+# `TypeError` that says which item is wrong (`_check_callable_layers` raises it): 3 points,
+# `test-sequential-errors`.
 
 # %% nbgrader={"grade": false, "grade_id": "sequential", "locked": false, "schema_version": 3, "solution": true}
 #| export
@@ -1348,7 +1481,7 @@ class Sequential(Layer):
 # small layers of its own (not your `Linear` or `Dropout`), so only `Sequential` is tested
 # here.
 
-# %% nbgrader={"grade": true, "grade_id": "test-sequential", "locked": true, "points": 20, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "test-sequential", "locked": true, "points": 17, "schema_version": 3, "solution": false}
 def test_unit_sequential():
     class Affine(Layer):
         """A test layer: y = x * scale + shift, with two parameter tensors of its own."""
@@ -1398,6 +1531,31 @@ def test_unit_sequential():
     got = run(with_function, x, "a plain function as a child")
     assert got == [1.0, 3.0], f"a plain function as a child should be called too: expected [1.0, 3.0], got {got}"
 
+    class Hooked(Layer):
+        """A layer whose __call__ does more than forward (as a framework's hooks do)."""
+
+        def __init__(self):
+            self.calls = 0
+
+        def forward(self, x):
+            return x
+
+        def __call__(self, x):  # independent of your Layer.__call__, which has its own test
+            self.calls += 1
+            return self.forward(x)
+
+    hooked = Hooked()
+    run(Sequential(double, hooked), x, "a child with its own __call__")
+    assert hooked.calls == 1, \
+        f"each child should be called as layer(x), which runs its __call__: expected 1 call of __call__, got {hooked.calls} " \
+        "(is forward called directly?)"
+    given = [double, inc]
+    owned = Sequential(given)
+    owned.append(triple)
+    assert len(given) == 2 and len(owned) == 3, \
+        f"Sequential(a_list) should keep a new list of its own: after model.append(layer) the caller's list should " \
+        f"still hold 2 layers, got {len(given)}"
+
     params = model.parameters()
     wanted = [double.scale, double.shift, inc.scale, inc.shift, triple.scale, triple.shift]
     assert len(params) == 6 and all(p is q for p, q in zip(params, wanted)), \
@@ -1421,14 +1579,6 @@ def test_unit_sequential():
     model.append(Affine(1, 0))
     assert len(model) == 4, f"append should add a fourth child, got {len(model)} children"
     assert repr(Sequential(double)) == "Sequential(\n  (0): Affine()\n)", f"repr is given; got {Sequential(double)!r}"
-    try:
-        Sequential(double, 5)
-    except TypeError:
-        pass
-    except Exception as error:
-        raise AssertionError(f"Sequential(layer, 5) should raise TypeError, got {type(error).__name__}: {error}")
-    else:
-        raise AssertionError("Sequential(layer, 5) should raise TypeError, got no error")
     ### BEGIN HIDDEN TESTS
     log.clear()
     halve, dec = Affine(0.5, 0, log), Affine(1, -1, log)
@@ -1440,18 +1590,51 @@ def test_unit_sequential():
         f"hidden check: parameters should be [halve.scale, halve.shift, dec.scale, dec.shift], got {len(got)} tensors"
     got = run(Sequential(halve), Tensor([4.0]), "hidden check: Sequential(single_layer)")
     assert got == [2.0], f"hidden check: Sequential(single_layer) should hold that one layer: expected [2.0], got {got}"
-    try:
-        Sequential([halve, "relu"])
-    except TypeError:
-        pass
-    else:
-        raise AssertionError("hidden check: Sequential([layer, 'relu']) should raise TypeError, got no error")
+    kept = (halve, dec)
+    grown = Sequential(kept).append(halve)
+    assert len(kept) == 2 and len(grown) == 3, f"hidden check: Sequential(a_tuple).append should give 3 children, got {len(grown)}"
     ### END HIDDEN TESTS
-    print("✅ Sequential: visible checks passed (chaining, list or tuple, parameters in order and once each). "
-          "tito module test adds hidden checks.")
+    print("✅ Sequential: visible checks passed (chaining, children called as layer(x), list or tuple, own list, "
+          "parameters in order and once each). tito module test adds hidden checks.")
 
 
 test_unit_sequential()
+
+
+# %% [markdown]
+# ### Test: refusing a child that cannot be called (3 points)
+
+# %% nbgrader={"grade": true, "grade_id": "test-sequential-errors", "locked": true, "points": 3, "schema_version": 3, "solution": false}
+def test_unit_sequential_errors():
+    def child(x):
+        return x
+
+    try:
+        Sequential(child, 5)
+    except NotImplementedError:
+        raise
+    except TypeError as error:
+        assert "int" in str(error), f"the TypeError for Sequential(layer, 5) should name what was wrong (int), got {str(error)!r}"
+    except Exception as error:
+        raise AssertionError(f"Sequential(layer, 5) should raise TypeError, got {type(error).__name__}: {error}") from None
+    else:
+        raise AssertionError("Sequential(layer, 5) should raise TypeError, got no error")
+    ### BEGIN HIDDEN TESTS
+    try:
+        Sequential([child, "relu"])
+    except NotImplementedError:
+        raise
+    except TypeError:
+        pass
+    except Exception as error:
+        raise AssertionError(f"hidden check: Sequential([layer, 'relu']) should raise TypeError, got {type(error).__name__}") from None
+    else:
+        raise AssertionError("hidden check: Sequential([layer, 'relu']) should raise TypeError, got no error")
+    ### END HIDDEN TESTS
+    print("✅ Sequential errors: visible checks passed (TypeError naming the item). tito module test adds hidden checks.")
+
+
+test_unit_sequential_errors()
 
 
 # %% [markdown]
@@ -1473,7 +1656,7 @@ test_unit_sequential()
 # one part falls short, this cell says which and passes without checking the network:
 # that part's own cell already takes the points, so one mistake costs points in one cell
 # only. With two or more parts falling short there is nothing to integrate yet, and this
-# cell fails too.
+# cell fails too. This test is worth 20 points.
 
 # %% nbgrader={"grade": true, "grade_id": "test-integration", "locked": true, "points": 20, "schema_version": 3, "solution": false}
 def test_integration_mlp():
@@ -1511,6 +1694,10 @@ def test_integration_mlp():
             f"forward should be x @ W + b, got row 0 = {np.round(y.data[0], 3).tolist()}"
         assert all(np.array_equal(param.data, old) for param, old in zip(params, kept)), \
             "forward should leave the parameters unchanged, got them changed"
+        layer.weight = Tensor(np.ones(weight.shape, dtype=np.float32), requires_grad=True)
+        y = layer.forward(x)
+        assert np.allclose(y.data, x.data @ np.ones((4, 3)) + [1.0, -1.0, 0.5], atol=1e-4), \
+            f"forward should use the weight the layer holds now, got row 0 = {np.round(y.data[0], 3).tolist()} after a new weight"
 
     def dropout_part():
         x = Tensor(np.ones((20, 20), dtype=np.float32))
@@ -1861,3 +2048,20 @@ print(f"Sequential(Linear(784, 256), ReLU(), Dropout(0.5), Linear(256, 10)): "
 # (Losses)** turns predictions and targets into one number; **autograd** then computes how
 # every tensor in `model.parameters()` should change, and an **optimizer** applies those
 # changes. Run `tito module complete 03_layers` to export your layers for them.
+#
+# ## Handing in
+#
+# When every test cell above shows ✅ and `tito module test 03_layers` gives the score you
+# expect, save the notebook and run, in a terminal at the top of your course folder:
+#
+# ```
+# tito module submit 03_layers
+# ```
+#
+# It grades this notebook once more and writes the copy you hand in:
+# `modules/hand-in/03_layers/layers.ipynb`. Its last lines tell you where that copy goes:
+# either upload that file to your course page (Canvas, Moodle, …) under its own name,
+# `layers.ipynb`, or, where your course collects work through nbgrader (on JupyterHub),
+# run the `nbgrader submit …` command it prints. Hand in that copy, not this notebook: it
+# is exactly what was graded. Changed your mind? Edit here and run `submit` again; the
+# earlier copy is kept as a backup.

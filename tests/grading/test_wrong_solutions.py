@@ -1,4 +1,4 @@
-"""Forty-three realistic wrong solutions, each the solved notebook with one mistake (one entry has
+"""Forty-nine realistic wrong solutions, each the solved notebook with one mistake (one entry has
 two, on purpose), graded by nbgrader in one batch per module. Each must lose points in
 exactly the graded cell of the part that is wrong, and that cell's failure text must name
 the problem. Together they show that one mistake costs once, that the tests can fail,
@@ -38,7 +38,7 @@ WRONG = [
     wrong(L, "forward_error_without_name", "the base forward's error does not name the subclass",
           [("layer-base", 'raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")',
             'raise NotImplementedError("forward is not implemented")')],
-          test_layer_base="should name the subclass 'Unfinished'"),
+          test_layer_base_errors="should name the subclass 'Unfinished'"),
     wrong(L, "shared_parameter_list", "Layer.parameters returns one list shared by every call",
           [("layer-base", "class Layer:", "_NO_PARAMETERS = []\n\n\nclass Layer:"),
            ("layer-base", "        return []\n", "        return _NO_PARAMETERS\n")],
@@ -79,6 +79,10 @@ WRONG = [
             "        if self.bias is not None:\n"
             "            params.append(Tensor(self.bias.data.copy(), requires_grad=True))\n")],
           test_linear_creation="(the objects themselves)"),
+    wrong(L, "parameters_wrong_order", "Linear.parameters returns [bias, weight]",
+          [("linear", "        if self.bias is not None:\n            params.append(self.bias)\n",
+            "        if self.bias is not None:\n            params.insert(0, self.bias)\n")],
+          test_linear_creation="got the same objects, wrong order ([bias, weight])"),
     wrong(L, "none_bias_in_parameters", "parameters() lists the bias even when it is None",
           [("linear", "        if self.bias is not None:\n            params.append(self.bias)\n",
             "        params.append(self.bias)\n")],
@@ -96,7 +100,7 @@ WRONG = [
           test_linear_forward="the bias was not added"),
     wrong(L, "no_input_check", "forward skips _check_input: NumPy's own shape error",
           [("linear", "        self._check_input(x)\n        output", "        output")],
-          test_linear_forward="should name the layer, both shapes and both dimensions"),
+          test_linear_forward_errors="should name the layer, both shapes and both dimensions"),
     wrong(L, "no_requires_grad", "forward drops requires_grad",
           [("linear", "        return Tensor(output, x.requires_grad or self.weight.requires_grad)",
             "        return Tensor(output)")],
@@ -106,6 +110,17 @@ WRONG = [
             "        if bias is not None:\n            bias.data += output.reshape(-1, bias.data.size)[0]\n"
             "            output = output + 0\n")],
           test_linear_forward="should leave weight and bias unchanged, got them modified"),
+    wrong(L, "weight_array_cached_in_init", "forward multiplies by the weight's array kept from __init__",
+          [("linear", "        self.weight = Tensor(weight, requires_grad=True)\n",
+            "        self.weight = Tensor(weight, requires_grad=True)\n        self._weight_data = self.weight.data\n"),
+           ("linear", "        output = x.data @ self.weight.data", "        output = x.data @ self._weight_data")],
+          test_linear_forward="after layer.weight = Tensor(new values) forward should compute with the layer's "
+                              "current weight: expected row 0"),
+    wrong(L, "cached_weight_copy", "forward multiplies by a copy of the weight taken in __init__",
+          [("linear", "        self.weight = Tensor(weight, requires_grad=True)\n",
+            "        self.weight = Tensor(weight, requires_grad=True)\n        self._weight = weight.copy()\n"),
+           ("linear", "        output = x.data @ self.weight.data", "        output = x.data @ self._weight")],
+          test_linear_forward="(the old weight's result: is an array kept from __init__?)"),
     # -- Module 03: Dropout ----------------------------------------------------------------------
     wrong(L, "training_none_is_true", "training=None treated as True",
           [("dropout", "        if training is None:\n            training = self.training\n",
@@ -140,7 +155,11 @@ WRONG = [
     wrong(L, "dropout_accepts_arrays", "no Tensor check in Dropout.forward",
           [("dropout", '        if not isinstance(x, Tensor):\n            raise TypeError(f"{self!r} takes a Tensor, '
                        'got {type(x).__name__}")\n', "")],
-          test_dropout="Dropout(0.5).forward(ndarray) should raise TypeError"),
+          test_dropout_errors="Dropout(0.5).forward(ndarray) should raise TypeError"),
+    wrong(L, "dropout_error_without_type", "Dropout's TypeError does not name the type received",
+          [("dropout", 'raise TypeError(f"{self!r} takes a Tensor, got {type(x).__name__}")',
+            'raise TypeError("Dropout takes a Tensor")')],
+          test_dropout_errors="should name the type received (ndarray)"),
     # -- Module 03: Sequential -------------------------------------------------------------------
     wrong(L, "parameters_duplicated", "shared layers' tensors listed twice",
           [("sequential", "                if id(tensor) not in seen:\n                    seen.add(id(tensor))\n"
@@ -153,6 +172,14 @@ WRONG = [
     wrong(L, "calls_forward_method", "children called through .forward",
           [("sequential", "            x = layer(x)", "            x = layer.forward(x)")],
           test_sequential="a plain function as a child should run, got AttributeError"),
+    wrong(L, "forward_bypasses_call", "children called through getattr(layer, 'forward', layer)",
+          [("sequential", "            x = layer(x)", '            x = getattr(layer, "forward", layer)(x)')],
+          test_sequential="each child should be called as layer(x), which runs its __call__: expected 1 call"),
+    wrong(L, "keeps_callers_list", "Sequential keeps the list it was given",
+          [("sequential", "        self.layers = _check_callable_layers(layers)",
+            "        _check_callable_layers(layers)\n"
+            "        self.layers = layers if isinstance(layers, list) else list(layers)")],
+          test_sequential="the caller's list should still hold 2 layers, got 3"),
     wrong(L, "output_not_chained", "each child gets the original input",
           [("sequential", "            x = layer(x)\n        return x", "            layer(x)\n        return x")],
           test_sequential="should give [9.0, 15.0]"),
@@ -166,11 +193,6 @@ WRONG = [
             '    def train(self, mode=True):\n        self.training = bool(mode)\n        return self\n\n'
             '    def append(self, layer) -> "Sequential":')],
           test_integration="model.eval() should switch off both Dropouts inside"),
-    wrong(L, "cached_weight_copy", "forward multiplies by a copy of the weight taken in __init__",
-          [("linear", "        self.weight = Tensor(weight, requires_grad=True)\n",
-            "        self.weight = Tensor(weight, requires_grad=True)\n        self._weight = weight.copy()\n"),
-           ("linear", "        output = x.data @ self.weight.data", "        output = x.data @ self._weight")],
-          test_integration="does forward use copies of the weights?"),
     wrong(L, "two_mistakes", "bias forgotten AND training=None treated as True: two parts wrong",
           [("linear", "        if bias is not None:\n            output += bias.data\n", ""),
            ("dropout", "        if training is None:\n            training = self.training\n",
@@ -193,7 +215,7 @@ WRONG = [
     wrong("01_tensor", "matmul_vague_error", "the shape error names the shapes but not the inner dimensions",
           [("tensor-class", "            raise ValueError(_matmul_error(self.shape, other_array.shape)) from error",
             '            raise ValueError(f"shapes {self.shape} and {other_array.shape} do not match") from error')],
-          test_matmul="after the shapes the error should name the inner dimensions 128 and 256"),
+          test_matmul_errors="after the shapes the error should name the inner dimensions 128 and 256"),
     wrong("01_tensor", "transpose_reverses_all_axes", "transpose ignores dim0/dim1 and reverses every axis",
           [("tensor-class",
            "        return Tensor(np.swapaxes(self.data, dim0, dim1), requires_grad=self.requires_grad)",
@@ -215,6 +237,10 @@ WRONG = [
           [("relu", "        return Tensor(np.maximum(_float32(x), 0))",
             "        data = _float32(x)\n        np.maximum(data, 0, out=data)\n        return Tensor(data)")],
           test_relu="should return a new array and leave its input unchanged"),
+    wrong("02_activations", "relu_skips_type_check", "ReLU reads x.data without the given helper's check",
+          [("relu", "        return Tensor(np.maximum(_float32(x), 0))",
+            "        return Tensor(np.maximum(x.data, 0))")],
+          test_relu_errors="ReLU of a NumPy array should raise TypeError, got no error"),
     wrong("02_activations", "gelu_tanh_approximation", "GELU with the tanh approximation",
           [("gelu", "        return Tensor(half * data * (np.float32(1) + _erf(data * np.float32(1 / math.sqrt(2)))))",
             "        return Tensor(half * data * (np.float32(1) + np.tanh(np.float32(0.7978846) * "

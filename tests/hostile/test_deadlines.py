@@ -73,8 +73,9 @@ SLOW_CELLS = ATTACK_SECONDS // (CELL_TIMEOUT - 3)
 # student -> the limit (seconds) that must stop it
 LIMITS = {"clean_room_stall": CELL_TIMEOUT + STEP_GRACE, "ignores_sigint": CELL_TIMEOUT + IOPUB_TIMEOUT,
           "slow_cells": SUBMISSION_TIMEOUT, "test_stall": CELL_TIMEOUT + STEP_GRACE}
-BEFORE_DROPOUT = ["test-layer-base", "test-linear-creation", "test-linear-forward"]
-AFTER_DROPOUT = ["test-sequential", "test-integration"]
+BEFORE_DROPOUT = ["test-layer-base", "test-layer-base-errors", "test-linear-creation", "test-linear-creation-errors",
+                  "test-linear-forward", "test-linear-forward-errors"]
+AFTER_DROPOUT = ["test-dropout-errors", "test-sequential", "test-sequential-errors", "test-integration"]
 
 
 def _submissions(root: Path) -> dict:

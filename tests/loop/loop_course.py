@@ -26,7 +26,7 @@ DUE_TEXT = "2026-11-20 12:00:00 UTC"
 MAX_FILE_BYTES = 20_000_000  # SubmissionIntake.max_file_bytes (nbgrader_config.py leaves the default)
 
 # Each student's notebook (see notebooks()) and the total the instructor's grading gives it.
-TOTALS = {"ada": 100.0, "alan": 85.0, "grace": 30.0}
+TOTALS = {"ada": 100.0, "alan": 88.0, "grace": 30.0}
 CANVAS = {"ada": ("lovelaceada", "1001", "9001"), "alan": ("turingalan", "1002", "9002"),
           "grace": ("hoppergrace", "1003", "9010")}
 MOODLE = {"ada": ("Ada Lovelace", "5001"), "alan": ("Alan Turing", "5002"), "grace": ("Grace Hopper", "5003")}

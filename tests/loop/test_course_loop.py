@@ -242,7 +242,7 @@ def test_the_report_s_numbers_match_the_gradebook(loop):
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
     assert any(meta.get("http-equiv") == "Content-Security-Policy" and "script-src 'none'" in meta["content"]
                for meta in page.meta)
-    assert "6 submission(s), mean 71.7/100, 2 at full marks, 2 flagged or late, 0 not gradable" in loop.out("report")
+    assert "6 submission(s), mean 72.7/100, 2 at full marks, 2 flagged or late, 0 not gradable" in loop.out("report")
 
 
 # -- again --------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ TIMESTAMP = "2026-11-20 10:00:00.000000 UTC\n"
 # The total each submission must get (test_autograde_batch.py checks every cell).
 TOTALS = {"correct": 100, "only_linear": 30, "tampered_test": 40, "deleted_test": 100, "deleted_solution": 80,
           "infinite_loop": 80, "syntax_error": 70, "sys_exit": 80, "os_exit": 0, "huge_output": 100,
-          "not_json": 0, "no_notebook": 0, "hidden_failure": 85}
+          "not_json": 0, "no_notebook": 0, "hidden_failure": 88}
 
 
 GRADEBOOKS: dict[Path, str] = {}  # repository copy -> its PostgreSQL gradebook, if not sqlite

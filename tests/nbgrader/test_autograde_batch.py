@@ -16,28 +16,31 @@ def flag_text(report: dict) -> str:
     return "\n".join(f"{flag['kind']}: {flag['message']}" for flag in report["flags"]).lower()
 
 
-CELLS = ("test-layer-base", "test-linear-creation", "test-linear-forward", "test-dropout",
-         "test-sequential", "test-integration")
-POINTS = (10, 15, 15, 20, 20, 20)
+CELLS = ("test-layer-base", "test-layer-base-errors", "test-linear-creation", "test-linear-creation-errors",
+         "test-linear-forward", "test-linear-forward-errors", "test-dropout", "test-dropout-errors",
+         "test-sequential", "test-sequential-errors", "test-integration")
+POINTS = (8, 2, 12, 3, 12, 3, 16, 4, 17, 3, 20)
 
 # Each cell's expected score (in CELLS order), whether nbgrader graded the notebook at all,
 # and what the flags must mention: all of these words; () means no flag at all (honest work);
-# None means not checked.
+# None means not checked. Each part's behaviour cell is followed by its errors cell.
+ALL = POINTS  # full marks in every cell
+NONE = (0,) * len(CELLS)
 EXPECTED = {
-    #                    base linc  linf  drop  seq  integ   graded  flags mention
-    "correct":          ((10, 15, 15, 20, 20, 20), True, ()),   # 100
-    "only_linear":      ((0, 15, 15, 0, 0, 0), True, ()),        # 30
-    "tampered_test":    ((10, 15, 15, 0, 0, 0), True, ("locked cell edited", "restored", "test-dropout")),  # 40
-    "deleted_test":     ((10, 15, 15, 20, 20, 20), True, ("missing", "test-sequential")),  # 100
-    "deleted_solution": ((10, 15, 15, 0, 20, 20), True, ("missing", "dropout")),  # 80: costs Dropout's cell only
-    "infinite_loop":    ((10, 15, 15, 20, 0, 20), True, ("timeout", "sequential", "10 s")),  # 80
-    "syntax_error":     ((10, 0, 0, 20, 20, 20), True, ("syntax_error", "your cell 'linear'", "line")),  # 70
-    "sys_exit":         ((10, 15, 15, 0, 20, 20), True, None),   # 80
-    "os_exit":          ((0, 0, 0, 0, 0, 0), False, ("kernel_died", "kernel died")),  # 0
-    "huge_output":      ((10, 15, 15, 20, 20, 20), True, ("import_time_code", "runs at import")),  # 100: prints at import
-    "not_json":         ((0, 0, 0, 0, 0, 0), False, ("not a valid notebook",)),  # 0
-    "no_notebook":      ((0, 0, 0, 0, 0, 0), False, ("no layers.ipynb", "layers (1).ipynb")),  # 0
-    "hidden_failure":   ((10, 0, 15, 20, 20, 20), True, ()),     # 85
+    #                    scores per cell, in CELLS order            graded  flags mention
+    "correct":          (ALL, True, ()),   # 100
+    "only_linear":      ((0, 0, 12, 3, 12, 3, 0, 0, 0, 0, 0), True, ()),        # 30
+    "tampered_test":    ((8, 2, 12, 3, 12, 3, 0, 0, 0, 0, 0), True, ("locked cell edited", "restored", "test-dropout")),
+    "deleted_test":     (ALL, True, ("missing", "test-sequential")),  # 100
+    "deleted_solution": ((8, 2, 12, 3, 12, 3, 0, 0, 17, 3, 20), True, ("missing", "dropout")),  # 80: Dropout's cells only
+    "infinite_loop":    ((8, 2, 12, 3, 12, 3, 16, 4, 0, 0, 20), True, ("timeout", "sequential", "10 s")),  # 80
+    "syntax_error":     ((8, 2, 0, 0, 0, 0, 16, 4, 17, 3, 20), True, ("syntax_error", "your cell 'linear'", "line")),  # 70
+    "sys_exit":         ((8, 2, 12, 3, 12, 3, 0, 0, 17, 3, 20), True, None),   # 80
+    "os_exit":          (NONE, False, ("kernel_died", "kernel died")),  # 0
+    "huge_output":      (ALL, True, ("import_time_code", "runs at import")),  # 100: prints at import
+    "not_json":         (NONE, False, ("not a valid notebook",)),  # 0
+    "no_notebook":      (NONE, False, ("no layers.ipynb", "layers (1).ipynb")),  # 0
+    "hidden_failure":   ((8, 2, 0, 3, 12, 3, 16, 4, 17, 3, 20), True, ()),     # 88: the hidden check costs 12
 }
 
 
