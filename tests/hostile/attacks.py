@@ -92,8 +92,10 @@ from nbformat import NotebookNode
 MARK = "hostile-attack"  # in every attack cell, so that attacks never copy each other
 STUB = 'raise NotImplementedError("Not implemented yet: replace this line with your code")'
 POINTS = {  # visible in the student's notebook metadata
-    "test_unit_layer_base": 10, "test_unit_linear_creation": 15, "test_unit_linear_forward": 15,
-    "test_unit_dropout": 20, "test_unit_sequential": 20, "test_integration_mlp": 20,
+    "test_unit_layer_base": 8, "test_unit_layer_base_errors": 2, "test_unit_linear_creation": 12,
+    "test_unit_linear_creation_errors": 3, "test_unit_linear_forward": 12, "test_unit_linear_forward_errors": 3,
+    "test_unit_dropout": 16, "test_unit_dropout_errors": 4, "test_unit_sequential": 17,
+    "test_unit_sequential_errors": 3, "test_integration_mlp": 20,
 }
 DAEMON_MARK = "tinytorch-hostile-daemon"
 ACCOMPLICE_PORTS = (47113, 47114, 47115)

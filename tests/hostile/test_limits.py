@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 MODULE = "03_layers"
 HONEST = "ada"
-# The Dropout cell (20) fails; the integration cell allows one part short.
+# The Dropout cells (16 + 4) fail; the integration cell allows one part short.
 WITHOUT_DROPOUT = 80
 
 ATTACKS = {
