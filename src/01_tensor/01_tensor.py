@@ -533,10 +533,10 @@ def _matmul_error(left: tuple, right: tuple) -> str:
 
 
 # %% [markdown]
-# ### Test: creating tensors
+# ### Test: creating tensors (16 points)
 #
-# Run the cell. It checks numbers, lists, arrays and Tensors as input, that arrays and
-# Tensors are shared rather than copied, and that bad data is refused with a clear error.
+# Run the cell. It checks numbers, lists, arrays and Tensors as input, and that arrays and
+# Tensors are shared rather than copied. Bad data has its own test after this one.
 
 # %% nbgrader={"grade": true, "grade_id": "test-creation", "locked": true, "points": 16, "schema_version": 3, "solution": false}
 def test_unit_creation():

@@ -261,7 +261,7 @@ def _reachable_layers(root) -> list:
 
 
 # %% [markdown]
-# ### Test: the layer base
+# ### Test: the layer base (8 points)
 #
 # This test defines tiny layers of its own to check the contract, and checks that modes
 # reach layers nested in attributes, lists, tuples and dicts.
@@ -599,10 +599,11 @@ class Linear(Layer):
 
 
 # %% [markdown]
-# ### Test: creating a Linear layer
+# ### Test: creating a Linear layer (12 points)
 #
 # Shapes, dtypes, the initial statistics (with a fixed seed, so this never flakes),
-# reproducibility, `parameters()` and the argument checks. `forward` is not used here.
+# reproducibility and `parameters()`. `forward` is not used here, and bad arguments have
+# their own test after this one.
 
 # %% nbgrader={"grade": true, "grade_id": "test-linear-creation", "locked": true, "points": 12, "schema_version": 3, "solution": false}
 def test_unit_linear_creation():
@@ -724,10 +725,11 @@ test_unit_linear_creation_errors()
 
 
 # %% [markdown]
-# ### Test: the Linear forward pass
+# ### Test: the Linear forward pass (12 points)
 #
-# Values against NumPy for 1-D, 2-D and 3-D inputs, and the errors for wrong input. The
-# test gives each layer a non-zero bias, so a forgotten bias shows. It only needs
+# Values against NumPy for 1-D, 2-D and 3-D inputs, and a weight replaced or updated after
+# the layer was made (as an optimizer does). The test gives each layer a non-zero bias, so
+# a forgotten bias shows. It only needs
 # `forward`: if your `__init__` fails, the layer is assembled by hand, so this cell is not
 # charged for a mistake in `__init__` (that is the creation test's job).
 
@@ -1166,11 +1168,11 @@ class Dropout(Layer):
 
 
 # %% [markdown]
-# ### Test: Dropout
+# ### Test: Dropout (16 points)
 #
 # Arguments, modes, scaling, the share of survivors (over a million elements with a fixed
-# seed, so the check is tight and never flakes), a fresh mask on every call,
-# reproducibility and errors. It calls `forward` directly and sets `training` by hand, so
+# seed, so the check is tight and never flakes), a fresh mask on every call and
+# reproducibility; bad arguments and input have their own test after this one. It calls `forward` directly and sets `training` by hand, so
 # only `Dropout` is tested here.
 
 # %% nbgrader={"grade": true, "grade_id": "test-dropout", "locked": true, "points": 16, "schema_version": 3, "solution": false}
@@ -1475,9 +1477,10 @@ class Sequential(Layer):
 
 
 # %% [markdown]
-# ### Test: Sequential
+# ### Test: Sequential (17 points)
 #
-# Chaining, parameter order and de-duplication, and the container protocol. The test uses
+# Chaining (each child called as `layer(x)`), the container's own list, parameter order
+# and de-duplication, and the container protocol. The test uses
 # small layers of its own (not your `Linear` or `Dropout`), so only `Sequential` is tested
 # here.
 
