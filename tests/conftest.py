@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -18,6 +19,9 @@ _SESSION_TMP: dict[str, Path] = {}
 
 
 def pytest_sessionstart(session) -> None:
+    # multiprocessing's own temporary folder is made now, outside the root, because it removes it
+    # itself at exit, after the root is gone (inside it, its clean-up would fail with a traceback)
+    multiprocessing.util.get_temp_dir()
     root = Path(tempfile.mkdtemp(prefix="pytest-session-"))
     _SESSION_TMP["root"] = root
     os.environ["TMPDIR"] = str(root)

@@ -327,12 +327,16 @@ test_unit_layer_base()
 
 # %% nbgrader={"grade": true, "grade_id": "test-layer-base-errors", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 def test_unit_layer_base_errors():
+    from tito.inline import STUB_MESSAGE  # what the untouched stub raises
+
     class Unfinished(Layer):
         pass
 
     try:
         Unfinished().forward(Tensor([1.0]))
     except NotImplementedError as error:
+        if str(error).startswith(STUB_MESSAGE):
+            raise  # still the stub: reported as "Layer.forward is not implemented yet"
         assert "Unfinished" in str(error), \
             f"the NotImplementedError should name the subclass 'Unfinished', got message {str(error)!r}"
     except Exception as error:
