@@ -9,7 +9,8 @@ does not show hidden tests' source.
 
 import os
 
-from tito.grading.pipeline import AUTOGRADE_PREPROCESSORS, FEEDBACK_PREPROCESSORS
+from tito.grading.pipeline import AUTOGRADE_PREPROCESSORS, FEEDBACK_PREPROCESSORS, dotted
+from tito.grading.preprocessors import RestoreHiddenTests, WriteGradeReport
 from tito.grading.sanitize import EXPORTER_FILTERS
 from tito.inline import STUB_MESSAGE
 
@@ -66,7 +67,19 @@ c.TinyTorchSandbox.memory_limit = 2 * 1024**3
 c.TinyTorchSandbox.process_limit = 1024
 c.TinyTorchSandbox.disk_limit = 1 * 1024**3
 c.TinyTorchSandbox.open_files_limit = 1024
-c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
+c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS + dotted([WriteGradeReport])
+# nbgrader's own autograde (and formgrader's button) also writes tito's report beside each
+# autograded notebook (tito-report.json, as `tito nbgrader autograde` does) and marks flagged
+# submissions in the gradebook. tito's own engine leaves that step out: its coordinator does it.
+
+# nbgrader's sanitizing steps, with the hidden tests put back into each locked cell a student
+# left untouched before OverwriteCells compares checksums: generate stores them with the
+# hidden tests in (nbgrader #1961), so nbgrader would otherwise report every test cell of
+# every submission as changed. An edited cell is still reported and restored.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput", "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec", *dotted([RestoreHiddenTests]),
+    "nbgrader.preprocessors.OverwriteCells", "nbgrader.preprocessors.CheckCellMetadata"]
 
 # Student outputs are data: every HTML page nbconvert makes from a notebook here (formgrader's
 # submission page, nbgrader's and tito's feedback) shows cleaned HTML and markdown and runs no

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import nbformat
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool
+from traitlets import Bool, List
 
 from tito.course import markers
 from tito.grading.sanitize import EXPORTER_FILTERS, SanitizeOutputs
@@ -163,6 +163,10 @@ class HideHiddenTests(NbGraderPreprocessor):
     `c.HideHiddenTests.show_source = True` shows the source as nbgrader would."""
 
     show_source = Bool(False, help="Show hidden tests' source in feedback").tag(config=True)
+    # nbconvert's HTMLExporter configures NbConvertBase.display_data_priority; nbgrader's base
+    # class redeclares it without config=True (traitlets then warns "not recognized"): declared
+    # configurable here, as nbgrader's own GetGrades does.
+    display_data_priority = List(NbGraderPreprocessor.display_data_priority.default_value).tag(config=True)
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
         if self.show_source or cell.cell_type != "code" or not markers.has_hidden_tests(cell.source):

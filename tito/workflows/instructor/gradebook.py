@@ -23,7 +23,7 @@ from tito.coursedir.database import opened, shown_url
 from tito.errors import TitoError
 from tito.fileops import atomic_write_bytes, atomic_write_text
 from tito.grading.engine import Outcome
-from tito.grading.report import CellResult, FlagKind, GradeReport
+from tito.grading.report import CellResult, FlagKind, GradeReport, mark_for_review
 
 
 def record(config, module_slug: str, notebook_name: str, outcomes: list[Outcome]) -> float:
@@ -73,9 +73,10 @@ def _store(config, course, module_slug: str, notebook_name: str, outcomes: list)
                             f"Run `tito nbgrader generate {module_slug}` first.") from error
         definition = next(n for n in assignment.notebooks if n.name == Path(notebook_name).stem)
         penalties = _late_penalty_plugin(config)
+        solutions = _solution_cells(course, module_slug, notebook_name)
         for outcome in outcomes:
             try:
-                _record_one(gradebook, assignment, definition, outcome, penalties)
+                _record_one(gradebook, assignment, definition, outcome, penalties, solutions)
             except Exception as error:
                 if _unreachable(error):
                     raise
@@ -117,7 +118,15 @@ def _late_penalty_plugin(config):
     return assigner
 
 
-def _record_one(gradebook, assignment, definition, outcome, penalties) -> None:
+def _solution_cells(course: CoursePaths, module_slug: str, notebook_name: str) -> list[str]:
+    """The release's solution cells, in notebook order (the first gets the flags' comment)."""
+    from nbgrader import utils
+
+    release = nbformat.read(course.release(module_slug, notebook_name), as_version=4)
+    return [cell.metadata.nbgrader["grade_id"] for cell in release.cells if utils.is_solution(cell)]
+
+
+def _record_one(gradebook, assignment, definition, outcome, penalties, solutions: list[str]) -> None:
     from nbgrader import utils
     from nbgrader.api import Comment, Grade, Student, SubmittedAssignment, SubmittedNotebook
 
@@ -155,6 +164,7 @@ def _record_one(gradebook, assignment, definition, outcome, penalties) -> None:
             if (utils.is_solution(cell) or utils.is_task(cell)) and name in comments:  # SaveAutoGrades._add_comment
                 unchanged = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell)
                 comments[name].auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
+    mark_for_review(notebook, outcome.report, solutions)  # formgrader's "Flagged?" column and comment box
     db.flush()
     notebook.late_submission_penalty = None  # AssignLatePenalties
     if submission.total_seconds_late > 0:
