@@ -9,6 +9,7 @@ does not show hidden tests' source.
 
 import os
 
+from tito.grading.feedback import FeedbackSummary, HideHiddenTests
 from tito.grading.pipeline import AUTOGRADE_PREPROCESSORS, FEEDBACK_PREPROCESSORS, dotted
 from tito.grading.preprocessors import RestoreHiddenTests, WriteGradeReport
 from tito.grading.sanitize import EXPORTER_FILTERS
@@ -95,7 +96,13 @@ c.Execute.iopub_timeout = 30
 
 # Feedback shows each hidden check's result and message, not its code
 # (c.HideHiddenTests.show_source = True shows the code, as plain nbgrader does).
-c.GenerateFeedback.preprocessors = FEEDBACK_PREPROCESSORS
+# The page leads with the reasons: a summary of the cells that fell short (each with the
+# terminal table's reason and a link), and under each test cell's heading its result, then its
+# code, collapsed (tito.grading.feedback.FeedbackSummary and FeedbackExporter's template).
+_feedback = list(FEEDBACK_PREPROCESSORS)
+_feedback.insert(_feedback.index(*dotted([HideHiddenTests])), *dotted([FeedbackSummary]))
+c.GenerateFeedback.preprocessors = _feedback
+c.GenerateFeedback.exporter_class = "tito.grading.feedback.FeedbackExporter"
 
 # Grading kernels: no history file, and no start-up log lines on the grader's terminal.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]

@@ -290,8 +290,10 @@ def _feedback_jobs(course: CoursePaths, module: Module, students: list[str]) -> 
                     cell.metadata.nbgrader["score"] = grades[name].score
                     cell.metadata.nbgrader["points"] = grades[name].max_score
             penalty = submitted.late_submission_penalty or 0
+            stored = gradebook.stored_report(course, module.slug, student)
             resources = names | {"score": submitted.score - penalty, "max_score": submitted.max_score,
-                                 "late_penalty": penalty}
+                                 "late_penalty": penalty,  # and the reasons of the terminal table:
+                                 "reasons": {c.grade_id: c.reason for c in stored.cells} if stored else {}}
             jobs.append(pages.FeedbackJob(student, nbformat.writes(notebook), resources))
     return jobs
 
