@@ -107,6 +107,13 @@ c.GenerateFeedback.exporter_class = "tito.grading.feedback.FeedbackExporter"
 # Grading kernels: no history file, and no start-up log lines on the grader's terminal.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 
+# Formgrader, for a course with or without nbgrader's exchange: no exchange folder means nothing
+# released through it yet (tito.coursedir.exchange), not an error on every page. Its "Current
+# configuration" panel is off: the Jupyter server's own settings in it cannot be shown as JSON,
+# and formgrader would log "Formgrader config is not serializable" at every visit.
+c.ExchangeFactory.list = "tito.coursedir.exchange.CourseExchangeList"
+c.FormgradeExtension.debug = False
+
 # Cells tagged "skip-when-grading" (the notebooks' timing and memory demonstrations, which
 # nobody reads in an autograded copy and which score nothing) are not run when grading:
 # about 0.6 s of kernel time per submission. Graded and solution cells always run.
