@@ -341,7 +341,7 @@ def test_formgrader_marks_what_tito_flagged_and_shows_why(course, formgrader, br
         assert page.locator(".alert-warning").count() == 0, page.locator(".alert-warning").all_inner_texts()
 
         page.goto(f"{url}/formgrader/gradebook/{MODULE}/layers")
-        rows = "() => [...document.querySelectorAll('#main-table tbody tr')].map(row => [" \
+        rows = "() => [...document.querySelectorAll('#main-table tr')].map(row => [" \
                "row.querySelector('.name .name-shown') && row.querySelector('.name .name-shown').textContent.trim(), " \
                "!!row.querySelector('.flagged .glyphicon-flag')])"
         shown = wait_for(lambda: dict(page.evaluate(rows)) if len(page.evaluate(rows)) == len(scores) else None,

@@ -172,6 +172,8 @@ class FeedbackSummary(NbGraderPreprocessor):
         reasons = names.get("reasons")
         if reasons is None:
             reasons = _stored_reasons(self.config, names)
+        hidden = _shingles(set().union(*(_hidden_lines(c.source.splitlines()) for c in nb.cells
+                                         if c.cell_type == "code")))  # code in any cell can quote them all
         summary = []
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
@@ -181,7 +183,7 @@ class FeedbackSummary(NbGraderPreprocessor):
             score, points = float(meta.get("score") or 0), float(meta.get("points") or 0)
             passed = score >= points
             entry = {"grade_id": meta["grade_id"], "score": score, "points": points, "passed": passed,
-                     "reason": "" if passed else _shown_reason(cell, reasons.get(meta["grade_id"], ""))}
+                     "reason": "" if passed else _shown_reason(cell, reasons.get(meta["grade_id"], ""), hidden)}
             cell.metadata["tito_feedback"] = entry
             summary.append(entry)
         resources["tito_summary"] = summary
@@ -205,13 +207,12 @@ def _stored_reasons(config, names: dict) -> dict[str, str]:
     return {cell.grade_id: cell.reason for cell in report.cells}
 
 
-def _shown_reason(cell: NotebookNode, stored: str) -> str:
+def _shown_reason(cell: NotebookNode, stored: str, hidden: set[str]) -> str:
     from tito.grading import verdict
 
     text = verdict.first_line(stored or verdict.reason(cell, verdict.RootCauses()))
-    if cell.cell_type == "code" and markers.has_hidden_tests(cell.source) and _leaks(
-            text, _shingles(_hidden_lines(cell.source.splitlines()))):
-        return "a hidden check failed [its message is not shown: it quotes the hidden checks]"
+    if _leaks(text, hidden):
+        return "this cell failed [its message is not shown: it quotes the hidden checks]"
     return text if len(text) <= _REASON_LIMIT else text[:_REASON_LIMIT - 1] + "…"
 
 
