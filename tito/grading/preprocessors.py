@@ -291,7 +291,10 @@ class WriteGradeReport(NbGraderPreprocessor):
             self.log.warning("No tito report for %s: %s is missing (run `tito nbgrader generate %s`)",
                              student, release_path, assignment)
             return nb, resources
-        report = self._verdict(nb, course, names, nbformat.read(release_path, as_version=4))
+        try:
+            report = self._verdict(nb, course, names, nbformat.read(release_path, as_version=4))
+        finally:
+            limits.EVENTS.clear()  # the next submission of this run starts afresh
         atomic_write_text(course.report(student, assignment), json.dumps(report.to_dict(), indent=2) + "\n")
         self._mark(names, nb, report)
         self.log.info("tito: %s scores %g/%g%s; report in %s", student, report.score, report.max_score,
@@ -321,7 +324,6 @@ class WriteGradeReport(NbGraderPreprocessor):
         verdict.static_flags(report, submitted, release, setup)
         verdict.score(report, nb, release, setup)
         verdict.flag_limits_reached(report, setup)
-        limits.EVENTS.clear()  # the next submission of this run starts afresh
         return report
 
     def _setup(self, settings: TinyTorchSandbox, assignment: str, notebook: str) -> Setup:

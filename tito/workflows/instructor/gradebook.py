@@ -73,10 +73,9 @@ def _store(config, course, module_slug: str, notebook_name: str, outcomes: list)
                             f"Run `tito nbgrader generate {module_slug}` first.") from error
         definition = next(n for n in assignment.notebooks if n.name == Path(notebook_name).stem)
         penalties = _late_penalty_plugin(config)
-        solutions = _solution_cells(course, module_slug, notebook_name)
         for outcome in outcomes:
             try:
-                _record_one(gradebook, assignment, definition, outcome, penalties, solutions)
+                _record_one(gradebook, assignment, definition, outcome, penalties)
             except Exception as error:
                 if _unreachable(error):
                     raise
@@ -118,15 +117,7 @@ def _late_penalty_plugin(config):
     return assigner
 
 
-def _solution_cells(course: CoursePaths, module_slug: str, notebook_name: str) -> list[str]:
-    """The release's solution cells, in notebook order (the first gets the flags' comment)."""
-    from nbgrader import utils
-
-    release = nbformat.read(course.release(module_slug, notebook_name), as_version=4)
-    return [cell.metadata.nbgrader["grade_id"] for cell in release.cells if utils.is_solution(cell)]
-
-
-def _record_one(gradebook, assignment, definition, outcome, penalties, solutions: list[str]) -> None:
+def _record_one(gradebook, assignment, definition, outcome, penalties) -> None:
     from nbgrader import utils
     from nbgrader.api import Comment, Grade, Student, SubmittedAssignment, SubmittedNotebook
 
@@ -158,12 +149,15 @@ def _record_one(gradebook, assignment, definition, outcome, penalties, solutions
     for name, grade in grades.items():  # SaveAutoGrades._add_score; ungradable: zero, as nbgrader does
         grade.auto_score = scores.get(name, 0.0)
         grade.needs_manual_grade = grade.manual_score is not None
-    if outcome.autograded is not None:
-        for cell in nbformat.reads(outcome.autograded, as_version=4).cells:
-            name = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if (utils.is_solution(cell) or utils.is_task(cell)) and name in comments:  # SaveAutoGrades._add_comment
-                unchanged = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell)
-                comments[name].auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
+    cells = nbformat.reads(outcome.autograded, as_version=4).cells if outcome.autograded is not None else []
+    # the flags' comment goes to the first answer cell (in notebook order; the gradebook's otherwise)
+    solutions = [c.metadata.nbgrader["grade_id"] for c in cells if utils.is_solution(c)] or \
+        [cell.name for cell in definition.solution_cells]
+    for cell in cells:
+        name = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if (utils.is_solution(cell) or utils.is_task(cell)) and name in comments:  # SaveAutoGrades._add_comment
+            unchanged = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell)
+            comments[name].auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
     mark_for_review(notebook, outcome.report, solutions)  # formgrader's "Flagged?" column and comment box
     db.flush()
     notebook.late_submission_penalty = None  # AssignLatePenalties
