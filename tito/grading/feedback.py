@@ -176,6 +176,7 @@ class FeedbackSummary(NbGraderPreprocessor):
                                          if c.cell_type == "code")))  # code in any cell can quote them all
         summary = []
         for cell in nb.cells:
+            cell.metadata.pop("tito_feedback", None)  # only this step writes it, never a notebook
             meta = cell.metadata.get("nbgrader", {})
             _drop_review_flags(meta)
             if not (meta.get("grade") and meta.get("grade_id")):
