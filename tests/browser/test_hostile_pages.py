@@ -354,6 +354,7 @@ def test_formgrader_marks_what_tito_flagged_and_shows_why(course, formgrader, br
         page.goto(f"{url}/formgrader/submissions/{ids['syntax']}/")
         comment = page.locator("#layer-base-comment")
         why = wait_for(lambda: comment.get_attribute("placeholder") or "", PAGE_TIMEOUT, "the comment box")
+        comment.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "formgrader-syntax-comment.png"))
         assert why.startswith("tito flags for review:") and "syntax_error: SyntaxError in your cell 'linear'" in why
     finally:
