@@ -9,6 +9,9 @@ does not show hidden tests' source.
 
 import os
 
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import OverwriteCells
+
 from tito.grading.feedback import FeedbackSummary, HideHiddenTests
 from tito.grading.pipeline import AUTOGRADE_PREPROCESSORS, FEEDBACK_PREPROCESSORS, dotted
 from tito.grading.preprocessors import RestoreHiddenTests, WriteGradeReport
@@ -77,10 +80,9 @@ c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS + dotted([WriteGra
 # left untouched before OverwriteCells compares checksums: generate stores them with the
 # hidden tests in (nbgrader #1961), so nbgrader would otherwise report every test cell of
 # every submission as changed. An edited cell is still reported and restored.
-c.Autograde.sanitize_preprocessors = [
-    "nbgrader.preprocessors.ClearOutput", "nbgrader.preprocessors.DeduplicateIds",
-    "nbgrader.preprocessors.OverwriteKernelspec", *dotted([RestoreHiddenTests]),
-    "nbgrader.preprocessors.OverwriteCells", "nbgrader.preprocessors.CheckCellMetadata"]
+_sanitize = Autograde.sanitize_preprocessors.make_dynamic_default()  # nbgrader's own list
+_sanitize.insert(_sanitize.index(OverwriteCells), RestoreHiddenTests)
+c.Autograde.sanitize_preprocessors = dotted(_sanitize)
 
 # Student outputs are data: every HTML page nbconvert makes from a notebook here (formgrader's
 # submission page, nbgrader's and tito's feedback) shows cleaned HTML and markdown and runs no
