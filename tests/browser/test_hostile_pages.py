@@ -2,8 +2,9 @@
 (opened from disk) and nbgrader's formgrader (served by the instructor's own Jupyter server,
 whose REST API a script in the page could use). Both in headless Chromium, after one real
 autograde batch: an honest, fully solved submission (must keep 100), a hostile one whose
-extra cells display scripts in every form a notebook allows, and one that prints 100 MB on
-one line (the autograded notebook and the feedback page must stay small).
+extra cells display scripts in every form a notebook allows, one that prints 100 MB on
+one line (the autograded notebook and the feedback page must stay small), and two that tito
+flags (a syntax error, an edited locked test), which formgrader's "Flagged?" column must show.
 
 Every payload, if it ran, would set a `data-pwned-*` attribute on document.body; the
 `<script>` one also PUTs `pwned.txt` through the Jupyter contents API (with the page's XSRF
@@ -23,7 +24,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from factory import solved, write
+from factory import edit, solved, write
 from helpers import CHROMIUM, copy_repo, free_port, playwright_or_skip, run_tito, tito_env, wait_for
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
@@ -77,7 +78,10 @@ def _submissions(root: Path) -> dict:
     hostile.cells += [new_code_cell(PAYLOAD_CODE), new_markdown_cell(PAYLOAD_MARKDOWN)]
     flood = solved(root)
     flood.cells.append(new_code_cell(f"print('#' * {FLOOD_CHARS})"))
-    return {"honest": honest, "mallory": hostile, "flood": flood}
+    syntax = edit(solved(root), "linear", "class Linear(Layer):", "class Linear(Layer)")
+    tamperer = edit(solved(root), "test-dropout", "def test_unit_dropout():\n",
+                    "def test_unit_dropout():\n    return  # full marks, surely\n")
+    return {"honest": honest, "mallory": hostile, "flood": flood, "syntax": syntax, "tamperer": tamperer}
 
 
 @pytest.fixture(scope="module")
@@ -314,3 +318,46 @@ def test_hostile_submission_in_formgrader_runs_nothing_and_grading_works(course,
         wait_for(lambda: scores.first.input_value() != "", PAGE_TIMEOUT, "Full credit to set a manual score")
     finally:
         context.close()
+
+
+def test_formgrader_marks_what_tito_flagged_and_shows_why(course, formgrader, browser, shots):
+    """The "Flagged?" column of formgrader's gradebook shows tito's flags (nbgrader's own field),
+    the first answer's comment box says why, and a course without an exchange gets no banner
+    and no configuration errors in the server's log."""
+    root, scores = course
+    url, token, api, log_path = formgrader
+    assert scores["honest"]["score"] == 100 and scores["tamperer"]["score"] == 100, scores  # restored, passes
+    assert [f["kind"] for f in scores["syntax"]["flags"]] == ["syntax_error"], scores["syntax"]
+    assert [f["kind"] for f in scores["tamperer"]["flags"]] == ["tampered"], scores["tamperer"]
+    context = browser.new_context(viewport={"width": 1300, "height": 900},
+                                  extra_http_headers={"Authorization": f"token {token}"})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(PAGE_TIMEOUT * 1000)
+        page.goto(f"{url}/formgrader/manage_assignments")
+        page.wait_for_load_state("networkidle")
+        page.locator("#main-table").get_by_text(MODULE).first.wait_for()
+        page.screenshot(path=str(shots / "formgrader-assignments.png"))
+        assert page.locator(".alert-warning").count() == 0, page.locator(".alert-warning").all_inner_texts()
+
+        page.goto(f"{url}/formgrader/gradebook/{MODULE}/layers")
+        rows = "() => [...document.querySelectorAll('#main-table tr')].map(row => [" \
+               "row.querySelector('.name .name-shown') && row.querySelector('.name .name-shown').textContent.trim(), " \
+               "!!row.querySelector('.flagged .glyphicon-flag')])"
+        shown = wait_for(lambda: dict(page.evaluate(rows)) if len(page.evaluate(rows)) == len(scores) else None,
+                         PAGE_TIMEOUT, "formgrader's gradebook table")
+        page.screenshot(path=str(shots / "formgrader-flagged.png"))
+        assert shown == {student: bool(report["flags"]) for student, report in scores.items()}, shown
+        assert shown["syntax"] and shown["tamperer"] and not shown["honest"], shown
+
+        ids = {s["student"]: s["id"] for s in api(f"/formgrader/api/submitted_notebooks/{MODULE}/layers")}
+        page.goto(f"{url}/formgrader/submissions/{ids['syntax']}/")
+        comment = page.locator("#layer-base-comment")
+        why = wait_for(lambda: comment.get_attribute("placeholder") or "", PAGE_TIMEOUT, "the comment box")
+        comment.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "formgrader-syntax-comment.png"))
+        assert why.startswith("tito flags for review:") and "syntax_error: SyntaxError in your cell 'linear'" in why
+    finally:
+        context.close()
+    log = log_path.read_text()
+    assert "Unwritable directory" not in log and "not serializable" not in log, log[-3000:]

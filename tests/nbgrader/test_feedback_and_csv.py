@@ -4,6 +4,7 @@ conftest.py: one HTML page per autograded submission, and a CSV with the same sc
 from __future__ import annotations
 
 import csv
+import html
 import re
 
 import pytest
@@ -86,3 +87,71 @@ def test_export_never_replaces_a_file_without_force(graded_batch):
     forced = run_tito(graded_batch.root, "nbgrader", "export", "--to", str(destination), "--force",
                       env=graded_batch.env())
     assert forced.returncode == 0 and destination.read_text().startswith("assignment,")
+
+
+# -- the page leads with the reasons ----------------------------------------------------------------
+def _flat(page_html: str) -> str:
+    from tito.grading.feedback import page_text
+
+    return " ".join(page_text(page_html).split())
+
+
+def test_each_page_leads_with_the_reasons_of_the_terminal_table(graded_batch, feedback):
+    for page in sorted((graded_batch.course / "feedback").glob("*/03_layers/layers.html")):
+        report = graded_batch.reports[page.parts[-3]]
+        if not report["graded"]:
+            continue
+        text = _flat(page.read_text())
+        first_code = text.index("def test_unit_")
+        failed = [cell for cell in report["cells"] if not cell["passed"]]
+        if not failed:
+            assert text.index("Every graded cell passed.") < first_code, page
+            assert "fell short" not in text, page
+        for cell in failed:  # one summary line each, with the reason the terminal table gives
+            line = f"{cell['grade_id']} (Score: {cell['score']:.1f} / {cell['max_score']:.1f}): {cell['reason']}"
+            assert line in text and text.index(line) < first_code, (page, line)
+        passed = [cell["grade_id"] for cell in report["cells"] if cell["passed"]]
+        summary = text[:text.index("Every graded cell")]
+        assert not [name for name in passed if f"{name} (Score:" in summary], (page, summary)
+
+
+def test_the_root_cause_is_carried_through_to_the_page(graded_batch, feedback):
+    text = _flat((graded_batch.course / "feedback/syntax_error/03_layers/layers.html").read_text())
+    assert re.search(r"test-linear-creation \(Score: 0\.0 / 15\.0\): NameError: name 'Linear' is not defined, "
+                     r"because of an earlier problem: SyntaxError in your cell 'linear', line \d+", text), text[:800]
+
+
+def test_the_result_comes_first_under_each_test_cell_heading(graded_batch, feedback):
+    page = (graded_batch.course / "feedback/syntax_error/03_layers/layers.html").read_text()
+    for cell in graded_batch.reports["syntax_error"]["cells"]:
+        heading = page.index(f'<span class="nbgrader-label">Grade cell: <code>{cell["grade_id"]}</code>')
+        result = page.index('class="tito-result', heading)
+        code = page.index('<details class="tito-test-code">', heading)
+        assert result < code < page.index('<div class="highlight', heading), cell["grade_id"]
+        shown = "✅ Passed." if cell["passed"] else f"❌ <strong>{html.escape(cell['reason'], quote=False)}"
+        assert page[result:code].count(shown) == 1, (cell, page[result:code])
+
+
+def test_reasons_are_escaped_and_never_quote_hidden_code(graded_batch):
+    """A reason is student text (an exception message of their code): escaped, and dropped if it
+    quotes a hidden check's code."""
+    from course_batch import tito_process_env
+
+    from tito.course.paths import Paths
+    from tito.course.registry import resolve
+    from tito.coursedir.config import CoursePaths, load_config
+    from tito.grading import feedback as pages
+    from tito.grading.setup import plain_config
+    from tito.workflows.instructor import assignments
+
+    hidden_line = "sizes = Linear(np.int32(5), np.uint16(3))"
+    with tito_process_env(graded_batch.root):
+        paths = Paths(graded_batch.root)
+        config = load_config(paths)
+        [job] = assignments._feedback_jobs(CoursePaths.of(config), resolve(paths, "03_layers"), ["syntax_error"])
+        job.resources["reasons"] = {"test-linear-creation": '<img src=x onerror="alert(1)"> and </p><script>x</script>',
+                                    "test-linear-forward": f"my code read the test: {hidden_line}"}
+        page = pages.render(plain_config(config), job)
+    assert "<img src=x" not in page and "<script>x" not in page
+    assert '<img src=x onerror="alert(1)"> and </p><script>x</script>' in _flat(page)  # shown as text
+    assert hidden_line not in page and "its message is not shown: it quotes the hidden checks" in page

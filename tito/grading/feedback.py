@@ -18,9 +18,10 @@ import textwrap
 from dataclasses import dataclass
 
 import nbformat
+from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool
+from traitlets import Bool, List, default
 
 from tito.course import markers
 from tito.grading.sanitize import EXPORTER_FILTERS, SanitizeOutputs
@@ -156,6 +157,77 @@ def _one_line(output: dict) -> dict:
     return NotebookNode(output)
 
 
+class FeedbackSummary(NbGraderPreprocessor):
+    """Feedback, just before HideHiddenTests: each graded cell's result for the page's summary
+    (`resources["tito_summary"]`) and its heading (`cell.metadata.tito_feedback`). The reason
+    is the terminal table's (the report autograde stored, root cause included: "NameError …,
+    because of an earlier problem: SyntaxError in your cell 'linear', line 11"), else the
+    cell's own error; cut short, and never quoting the hidden checks' code. tito's review
+    flags, which autograde puts in a comment for formgrader, are left out of the page."""
+
+    display_data_priority = List(NbGraderPreprocessor.display_data_priority.default_value).tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        names = resources.setdefault("nbgrader", {})
+        reasons = names.get("reasons")
+        if reasons is None:
+            reasons = _stored_reasons(self.config, names)
+        hidden = _shingles(set().union(*(_hidden_lines(c.source.splitlines()) for c in nb.cells
+                                         if c.cell_type == "code")))  # code in any cell can quote them all
+        summary = []
+        for cell in nb.cells:
+            cell.metadata.pop("tito_feedback", None)  # only this step writes it, never a notebook
+            meta = cell.metadata.get("nbgrader", {})
+            _drop_review_flags(meta)
+            if not (meta.get("grade") and meta.get("grade_id")):
+                continue
+            score, points = float(meta.get("score") or 0), float(meta.get("points") or 0)
+            passed = score >= points
+            entry = {"grade_id": meta["grade_id"], "score": score, "points": points, "passed": passed,
+                     "reason": "" if passed else _shown_reason(cell, reasons.get(meta["grade_id"], ""), hidden)}
+            cell.metadata["tito_feedback"] = entry
+            summary.append(entry)
+        resources["tito_summary"] = summary
+        return nb, resources
+
+
+def _stored_reasons(config, names: dict) -> dict[str, str]:
+    """grade_id -> reason, from the report autograde stored beside the autograded notebook."""
+    import json
+
+    from tito.coursedir.config import CoursePaths
+    from tito.grading.report import GradeReport
+
+    if not names.get("student") or not names.get("assignment"):
+        return {}
+    try:
+        path = CoursePaths.of(config).report(names["student"], names["assignment"])
+        report = GradeReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {cell.grade_id: cell.reason for cell in report.cells}
+
+
+def _shown_reason(cell: NotebookNode, stored: str, hidden: set[str]) -> str:
+    from tito.grading import verdict
+
+    text = verdict.first_line(stored or verdict.reason(cell, verdict.RootCauses()))
+    if _leaks(text, hidden):
+        return "this cell failed [its message is not shown: it quotes the hidden checks]"
+    return text if len(text) <= _REASON_LIMIT else text[:_REASON_LIMIT - 1] + "…"
+
+
+_REASON_LIMIT = 300
+
+
+def _drop_review_flags(meta: dict) -> None:
+    from tito.grading.report import REVIEW_HEADING
+
+    comment = meta.get("comment")
+    if isinstance(comment, str) and REVIEW_HEADING in comment:
+        meta["comment"] = comment.split(REVIEW_HEADING)[0].strip() or None
+
+
 class HideHiddenTests(NbGraderPreprocessor):
     """Feedback: replace each `### BEGIN/END HIDDEN TESTS` block by the list of its checks
     and their results, and shorten error outputs of those cells to one line, so a student
@@ -163,6 +235,10 @@ class HideHiddenTests(NbGraderPreprocessor):
     `c.HideHiddenTests.show_source = True` shows the source as nbgrader would."""
 
     show_source = Bool(False, help="Show hidden tests' source in feedback").tag(config=True)
+    # nbconvert's HTMLExporter configures NbConvertBase.display_data_priority; nbgrader's base
+    # class redeclares it without config=True (traitlets then warns "not recognized"): declared
+    # configurable here, as nbgrader's own GetGrades does.
+    display_data_priority = List(NbGraderPreprocessor.display_data_priority.default_value).tag(config=True)
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
         if self.show_source or cell.cell_type != "code" or not markers.has_hidden_tests(cell.source):
@@ -201,6 +277,27 @@ def with_content_security_policy(page: str) -> str:
     return page[:at] + "\n" + CSP_META + page[at:]
 
 
+# tito's feedback template (the reasons first), beside the other templates of the instructor's tools
+TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workflows", "instructor",
+                         "templates", "feedback")
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbgrader's feedback page with tito's template over it (TEMPLATES): the exporter of tito's
+    feedback step, and of nbgrader's own (nbgrader_config.py sets GenerateFeedback.exporter_class).
+    Everything else is HTMLExporter's configuration (nbgrader's 'feedback' template, sanitizing)."""
+
+    @default("template_file")
+    def _tito_template_file(self) -> str:
+        return "tito_feedback.html.j2"
+
+    @default("extra_loaders")
+    def _tito_loader(self) -> list:
+        import jinja2
+
+        return [jinja2.FileSystemLoader(TEMPLATES)]
+
+
 def exporter_config(config):
     """nbgrader's GenerateFeedback settings for its HTML exporter (the 'feedback' template),
     with sanitizing on whatever the configuration says (tito.grading.sanitize.EXPORTER_FILTERS)."""
@@ -224,14 +321,14 @@ def render(config: dict, job: FeedbackJob) -> str:
     """The HTML feedback page of one submission."""
     if job.notebook is None:
         return _ungradable_page(job)
-    from nbconvert import HTMLExporter
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from traitlets.config import Config
 
     settings = exporter_config(Config(config))
-    exporter = HTMLExporter(config=settings)
+    exporter = FeedbackExporter(config=settings)
     exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(config=settings), enabled=True)
     exporter.register_preprocessor(SanitizeOutputs(config=settings), enabled=True)  # notebooks autograded before
+    exporter.register_preprocessor(FeedbackSummary(config=settings), enabled=True)
     exporter.register_preprocessor(HideHiddenTests(config=settings), enabled=True)
     body, _ = exporter.from_notebook_node(nbformat.reads(job.notebook, as_version=4),
                                           resources={"nbgrader": dict(job.resources)})

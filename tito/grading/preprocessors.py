@@ -1,27 +1,34 @@
 """The autograde steps tito adds to nbgrader's own (tito.grading.pipeline): the submitted
-folder's intake, the sandboxed Execute and the clean-room check.
+folder's intake, the sandboxed Execute and the clean-room check; and, before nbgrader's
+OverwriteCells, the hidden tests put back into untouched locked cells (nbgrader #1961).
 
 Configured in nbgrader_config.py, so `nbgrader autograde` and formgrader get them too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import tempfile
 from pathlib import Path
 
+import nbformat
 from nbformat import NotebookNode
 from nbgrader import utils
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Unicode
 
 from tito.course.paths import Paths
-from tito.course.registry import resolve
+from tito.course.registry import discover, resolve
 from tito.coursedir import intake
 from tito.coursedir.config import CoursePaths
 from tito.errors import TitoError
-from tito.grading import cleanroom, sanitize, scan
-from tito.grading.setup import site_for_assignment
+from tito.fileops import atomic_write_text
+from tito.grading import cleanroom, sanitize, scan, verdict
+from tito.grading.report import FlagKind, GradeReport, mark_for_review
+from tito.grading.setup import Setup, plain_config, site_for_assignment
 from tito.inline import RESULT_MARKER
+from tito.sandbox import limits
 from tito.sandbox.bwrap import TinyTorchSandbox
 from tito.sandbox.kernel import SandboxedKernelManager
 
@@ -41,6 +48,7 @@ class SandboxedExecute(Execute):
         keep_graded_cells_running(nb, self.skip_cells_with_tag)
         self._received = {}
         settings = TinyTorchSandbox(parent=self)
+        self.log.info("Running %s in %s", _who(resources), _sandbox_text(settings))
         with tempfile.TemporaryDirectory(prefix="tito-site-") as scratch:
             if not settings.site:  # nbgrader's own CLI: the assignment's site, from the course
                 self._site = site_for_assignment(settings.repo_root, (resources or {}).get("nbgrader", {})
@@ -79,6 +87,20 @@ class SandboxedExecute(Execute):
             cell.outputs.append(NotebookNode(output_type="stream", name="stdout",
                                              text=sanitize.cut_note(budget, received) + "\n"))
         return cell, resources
+
+
+def _who(resources: dict | None) -> str:
+    names = (resources or {}).get("nbgrader", {})
+    return f"{names.get('student', 'the student')}'s {names.get('notebook', 'notebook')}.ipynb"
+
+
+def _sandbox_text(settings: TinyTorchSandbox) -> str:
+    """What the log says about where student code runs."""
+    if not settings.enabled:
+        return "NO sandbox (TinyTorchSandbox.enabled = False: student code runs without isolation)"
+    given = settings.limits()
+    return (f"the bubblewrap sandbox (no network, read-only system, no answers in view; "
+            f"{given.named('memory')}, {given.named('processes')}, {given.named('disk')})")
 
 
 def keep_graded_cells_running(nb: NotebookNode, skip_tag: str) -> None:
@@ -138,6 +160,11 @@ class CleanRoomCheck(NbGraderPreprocessor):
                 # first: nbgrader reads outputs in order, and an execute_result before an
                 # error would count as partial credit (a forgery the hostile suite keeps)
                 cell.outputs.insert(0, _failure_output(reason))
+        self.log.info("Clean room (%s): %s graded tests run again against the exported code alone "
+                      "(tinytorch.%s): %s", "sandboxed" if settings.enabled else "NOT sandboxed", _who(resources),
+                      target,
+                      "passes in the notebook, fails here: " + ", ".join(mismatched) if mismatched else
+                      ("done" if result.ran else "stopped early: " + (result.problem or "at its time limit")))
         result.write_to(nb)
         return nb, resources
 
@@ -207,3 +234,126 @@ def _remove_copy(folder: Path, name: str) -> None:
         shutil.rmtree(target, ignore_errors=True)
     elif target.exists() or target.is_symlink():
         target.unlink(missing_ok=True)
+
+
+class RestoreHiddenTests(NbGraderPreprocessor):
+    """Sanitizing step, just before nbgrader's OverwriteCells: a locked cell that is exactly
+    as it was released gets its source back from the gradebook, hidden tests included.
+
+    nbgrader's generate stores each locked cell's checksum before it removes the hidden
+    tests (nbgrader #1961), so OverwriteCells finds every untouched test cell "changed",
+    warns "Attribute 'checksum' … has changed!" and restores it. After this step only a
+    cell a student really edited differs, and only that one is warned about and restored."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        from nbgrader.api import Gradebook, MissingEntry
+
+        names = resources.get("nbgrader", {})
+        if not all(names.get(key) for key in ("db_url", "notebook", "assignment")):
+            return nb, resources
+        with Gradebook(names["db_url"]) as book:
+            try:
+                notebook = book.find_notebook(names["notebook"], names["assignment"])
+            except MissingEntry:
+                return nb, resources
+            locked = {cell.name: (cell.cell_type, cell.source) for cell in notebook.source_cells if cell.locked}
+        clear = ClearHiddenTests(parent=self)
+        for cell in nb.cells:
+            name = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if name not in locked or cell.cell_type != locked[name][0]:
+                continue
+            original = locked[name][1]
+            released = NotebookNode(source=original)
+            try:
+                removed = clear._remove_hidden_test_region(released)
+            except RuntimeError:  # unbalanced markers: leave the cell to OverwriteCells
+                continue
+            if removed and cell.source.strip() == released.source.strip():
+                cell.source = original
+        return nb, resources
+
+
+class WriteGradeReport(NbGraderPreprocessor):
+    """Last autograde step of nbgrader's own CLI (and formgrader's autograde button): tito's
+    verdict on the submission, written as `tito nbgrader autograde` writes it (tito-report.json
+    beside the autograded notebook: scores, reasons traced to their root cause, flags), and
+    the submission marked in the gradebook (flagged, with the flags as a comment) for
+    formgrader. tito's own autograde records its verdicts itself and leaves this step out."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        names = resources.get("nbgrader", {})
+        if not all(names.get(key) for key in ("student", "assignment", "notebook", "db_url")):
+            return nb, resources
+        course = CoursePaths.of(self.config)
+        student, assignment = names["student"], names["assignment"]
+        release_path = course.release(assignment, names["notebook"] + ".ipynb")
+        if not release_path.is_file():
+            self.log.warning("No tito report for %s: %s is missing (run `tito nbgrader generate %s`)",
+                             student, release_path, assignment)
+            return nb, resources
+        try:
+            report = self._verdict(nb, course, names, nbformat.read(release_path, as_version=4))
+        finally:
+            limits.EVENTS.clear()  # the next submission of this run starts afresh
+        atomic_write_text(course.report(student, assignment), json.dumps(report.to_dict(), indent=2) + "\n")
+        self._mark(names, nb, report)
+        self.log.info("tito: %s scores %g/%g%s; report in %s", student, report.score, report.max_score,
+                      f", flagged: {', '.join(f.kind.value for f in report.review_flags)}"
+                      if report.review_flags else "", course.report(student, assignment))
+        return nb, resources
+
+    def _verdict(self, nb: NotebookNode, course: CoursePaths, names: dict, release: NotebookNode) -> GradeReport:
+        settings = TinyTorchSandbox(parent=self)
+        setup = self._setup(settings, names["assignment"], names["notebook"] + ".ipynb")
+        report = GradeReport(names["student"], names["assignment"], sandboxed=settings.enabled)
+        if not settings.enabled:
+            report.flag(FlagKind.UNSANDBOXED, "graded with TinyTorchSandbox.enabled = False: student code ran "
+                        "without isolation")
+        verdict.flag_missing_limits(report)
+        found = intake.read_submission(course.submitted(names["student"], names["assignment"]),
+                                       names["notebook"] + ".ipynb", intake.SubmissionIntake(parent=self).limits(),
+                                       top=course.submitted_root)
+        report.flags.extend(verdict.intake_flags(names["student"], found))
+        submitted = _parsed(found.notebook)
+        if submitted is None:
+            report.graded = False
+            problem = found.notebook_problem or "not a valid notebook"
+            report.flag(FlagKind.REFUSED_FILE if found.notebook_refused else FlagKind.UNREADABLE, problem)
+            verdict.not_graded(report, release, problem)
+            return report
+        verdict.static_flags(report, submitted, release, setup)
+        verdict.score(report, nb, release, setup)
+        verdict.flag_limits_reached(report, setup)
+        return report
+
+    def _setup(self, settings: TinyTorchSandbox, assignment: str, notebook: str) -> Setup:
+        """What the verdict reads of a Setup (no scratch course: nbgrader graded in the real one)."""
+        paths = Paths(Path(settings.repo_root)) if settings.repo_root else None
+        target, later = CleanRoomCheck(parent=self).export_target, ()
+        if paths is not None:
+            with contextlib.suppress(TitoError):
+                graded = resolve(paths, assignment)
+                target = target or graded.export_target
+                later = tuple(m.import_name for m in discover(paths) if m.number > graded.number)
+        return Setup(assignment, notebook, target, plain_config(self.config), {}, {}, settings.enabled, later)
+
+    def _mark(self, names: dict, nb: NotebookNode, report: GradeReport) -> None:
+        from nbgrader.api import Gradebook, MissingEntry
+
+        solutions = [cell.metadata.nbgrader["grade_id"] for cell in nb.cells if utils.is_solution(cell)]
+        with Gradebook(names["db_url"]) as book:
+            try:
+                submitted = book.find_submission_notebook(names["notebook"], names["assignment"], names["student"])
+            except MissingEntry:
+                return
+            mark_for_review(submitted, report, solutions)
+            book.db.commit()
+
+
+def _parsed(data: bytes | None) -> NotebookNode | None:
+    if data is None:
+        return None
+    try:
+        return nbformat.reads(data.decode("utf-8"), as_version=4)
+    except Exception:  # noqa: BLE001  (nbformat raises several types for malformed files)
+        return None

@@ -32,6 +32,11 @@ class FlagKind(str, enum.Enum):  # noqa: UP042  (str() of a member stays its nam
     INSECURE_CLUSTER = "insecure_cluster"  # graded on a Dask cluster without TLS (--insecure-cluster)
 
 
+# About the grading machine, not the submission: not a reason to mark a submission for review.
+MACHINE_FLAGS = frozenset({FlagKind.LIMITS_NOT_IN_FORCE})
+REVIEW_HEADING = "tito flags for review:"  # first line of the gradebook comment that lists them
+
+
 @dataclass(frozen=True)
 class Flag:
     kind: FlagKind
@@ -90,6 +95,18 @@ class GradeReport:
             return ""
         return "; ".join(flag.message for flag in self.flags) or "could not be graded"
 
+    @property
+    def review_flags(self) -> list[Flag]:
+        """The flags about this submission (what formgrader's "Flagged?" column marks)."""
+        return [flag for flag in self.flags if flag.kind not in MACHINE_FLAGS]
+
+    def review_comment(self) -> str:
+        """The review flags as a comment for nbgrader's gradebook ('' without any)."""
+        flags = self.review_flags
+        if not flags:
+            return ""
+        return "\n".join([REVIEW_HEADING, *(f"- {flag.kind.value}: {flag.message}" for flag in flags)])
+
     def has(self, *kinds: FlagKind) -> bool:
         return any(flag.kind in kinds for flag in self.flags)
 
@@ -110,6 +127,21 @@ class GradeReport:
         report.cells = [CellResult(c["grade_id"], c["score"], c["max_score"], c["reason"]) for c in data["cells"]]
         report.flags = [Flag(FlagKind(f["kind"]), f["message"], tuple(f["cells"])) for f in data["flags"]]
         return report
+
+
+def mark_for_review(submitted, report: GradeReport, solution_cells: list[str]) -> None:
+    """nbgrader's gradebook as formgrader shows it: `submitted` (nbgrader's SubmittedNotebook)
+    flagged when the report has review flags (the "Flagged?" column), and the flags in the
+    automatic comment of its first solution cell (formgrader shows it in that cell's comment
+    box). Marking again replaces what an earlier run wrote."""
+    submitted.flagged = bool(report.review_flags)
+    comments = {comment.name: comment for comment in submitted.comments}
+    first = next((name for name in solution_cells if name in comments), None)
+    if first is None:
+        return
+    comment = comments[first]
+    kept = (comment.auto_comment or "").split(REVIEW_HEADING)[0].strip()
+    comment.auto_comment = "\n\n".join(part for part in (kept, report.review_comment()) if part) or None
 
 
 def reports_json(reports: list[GradeReport]) -> str:

@@ -11,9 +11,10 @@ from nbformat import NotebookNode
 
 from tito.course import notebooks
 from tito.coursedir.converters import ConverterResult
+from tito.coursedir.intake import Intake, odd_student_id
 from tito.grading import scan
 from tito.grading.cleanroom import CleanRoomResult
-from tito.grading.report import CellResult, FlagKind, GradeReport
+from tito.grading.report import CellResult, Flag, FlagKind, GradeReport
 from tito.grading.setup import Setup
 from tito.inline import RESULT_MARKER
 from tito.sandbox import limits
@@ -41,6 +42,21 @@ def not_graded(report: GradeReport, release: NotebookNode, why: str) -> None:
 
 
 # -- before the run: what reading the submission shows ---------------------------------------------
+def intake_flags(student: str, found: Intake) -> list[Flag]:
+    """What the intake's reading of a submitted folder is worth flagging: an odd student id,
+    refused files, a bad timestamp (a refused notebook is the submission's refusal instead)."""
+    flags = []
+    odd = odd_student_id(student)
+    if odd:
+        flags.append(Flag(FlagKind.ODD_STUDENT_ID, odd + ": check it where the id is used (CSV, LMS)"))
+    if found.refused:
+        flags.append(Flag(FlagKind.REFUSED_FILE, "left out of grading: " + found.refused_text()))
+    if found.timestamp.problem and not found.notebook_refused:
+        flags.append(Flag(FlagKind.BAD_TIMESTAMP, found.timestamp.problem + ": graded with no submission time "
+                          "(so not late)"))
+    return flags
+
+
 def static_flags(report: GradeReport, submitted: NotebookNode, release: NotebookNode, setup: Setup) -> None:
     """Flags from reading the submission: edited or deleted locked cells, suspicious code."""
     by_id = {notebooks.grade_id(c): c for c in submitted.cells if notebooks.grade_id(c)}

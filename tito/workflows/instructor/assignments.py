@@ -34,6 +34,7 @@ from tito.coursedir.release import reference_submission
 from tito.errors import TitoError
 from tito.fileops import atomic_write_text, file_lock
 from tito.grading import feedback as pages
+from tito.grading import verdict
 from tito.grading.engine import Outcome, Submission, grade, grade_or_flag
 from tito.grading.report import Flag, FlagKind, GradeReport
 from tito.grading.setup import make_setup, plain_config
@@ -136,18 +137,9 @@ def read_submission(course: CoursePaths, module: Module, student: str,
     written): what it refused and why, a bad timestamp and an odd id become flags."""
     found = intake.read_submission(course.submitted(student, module.slug), module.notebook_name, limits,
                                    top=course.submitted_root)
-    flags = []
-    odd = intake.odd_student_id(student)
-    if odd:
-        flags.append(Flag(FlagKind.ODD_STUDENT_ID, odd + ": check it where the id is used (CSV, LMS)"))
-    if found.refused:
-        flags.append(Flag(FlagKind.REFUSED_FILE, "left out of grading: " + found.refused_text()))
     refusal = Flag(FlagKind.REFUSED_FILE, found.notebook_problem) if found.notebook_refused else None
-    if found.timestamp.problem and not found.notebook_refused:
-        flags.append(Flag(FlagKind.BAD_TIMESTAMP, found.timestamp.problem + ": graded with no submission time "
-                          "(so not late)"))
     return Submission(student, found.notebook, found.timestamp.text, found.other_notebooks, found.files,
-                              flags, refusal)
+                      verdict.intake_flags(student, found), refusal)
 
 
 def _read_or_flag(course: CoursePaths, module: Module, student: str, limits: intake.IntakeLimits) -> Submission:
@@ -298,8 +290,10 @@ def _feedback_jobs(course: CoursePaths, module: Module, students: list[str]) -> 
                     cell.metadata.nbgrader["score"] = grades[name].score
                     cell.metadata.nbgrader["points"] = grades[name].max_score
             penalty = submitted.late_submission_penalty or 0
+            stored = gradebook.stored_report(course, module.slug, student)
             resources = names | {"score": submitted.score - penalty, "max_score": submitted.max_score,
-                                 "late_penalty": penalty}
+                                 "late_penalty": penalty,  # and the reasons of the terminal table:
+                                 "reasons": {c.grade_id: c.reason for c in stored.cells} if stored else {}}
             jobs.append(pages.FeedbackJob(student, nbformat.writes(notebook), resources))
     return jobs
 

@@ -23,7 +23,7 @@ from tito.coursedir.database import opened, shown_url
 from tito.errors import TitoError
 from tito.fileops import atomic_write_bytes, atomic_write_text
 from tito.grading.engine import Outcome
-from tito.grading.report import CellResult, FlagKind, GradeReport
+from tito.grading.report import CellResult, FlagKind, GradeReport, mark_for_review
 
 
 def record(config, module_slug: str, notebook_name: str, outcomes: list[Outcome]) -> float:
@@ -149,12 +149,16 @@ def _record_one(gradebook, assignment, definition, outcome, penalties) -> None:
     for name, grade in grades.items():  # SaveAutoGrades._add_score; ungradable: zero, as nbgrader does
         grade.auto_score = scores.get(name, 0.0)
         grade.needs_manual_grade = grade.manual_score is not None
-    if outcome.autograded is not None:
-        for cell in nbformat.reads(outcome.autograded, as_version=4).cells:
-            name = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if (utils.is_solution(cell) or utils.is_task(cell)) and name in comments:  # SaveAutoGrades._add_comment
-                unchanged = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell)
-                comments[name].auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
+    cells = nbformat.reads(outcome.autograded, as_version=4).cells if outcome.autograded is not None else []
+    # the flags' comment goes to the first answer cell (in notebook order; the gradebook's otherwise)
+    solutions = [c.metadata.nbgrader["grade_id"] for c in cells if utils.is_solution(c)] or \
+        [cell.name for cell in definition.solution_cells]
+    for cell in cells:
+        name = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if (utils.is_solution(cell) or utils.is_task(cell)) and name in comments:  # SaveAutoGrades._add_comment
+            unchanged = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell)
+            comments[name].auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
+    mark_for_review(notebook, outcome.report, solutions)  # formgrader's "Flagged?" column and comment box
     db.flush()
     notebook.late_submission_penalty = None  # AssignLatePenalties
     if submission.total_seconds_late > 0:
