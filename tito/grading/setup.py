@@ -103,11 +103,11 @@ def template_course(paths: Paths, module: Module, source: NotebookNode) -> Path:
     It keeps only what grading needs, the release and the gradebook (mode 0700): the
     generated source/ holds the solutions (nbgrader's Autograde copies only non-notebook
     files from it, and the course has none)."""
-    import nbgrader
+    from importlib import metadata  # nbgrader's version without importing nbgrader (0.5 s)
 
     digest = hashlib.sha256()
-    for part in (notebooks.dumps(source), paths.nbgrader_config.read_text(encoding="utf-8"), nbgrader.__version__,
-                 _TEMPLATE_LAYOUT):
+    for part in (notebooks.dumps(source), paths.nbgrader_config.read_text(encoding="utf-8"),
+                 metadata.version("nbgrader"), _TEMPLATE_LAYOUT):
         digest.update(part.encode("utf-8"))
     cached = paths.cache / f"{module.slug}-{digest.hexdigest()[:16]}"
     ready = cached / "release" / module.slug / module.notebook_name
