@@ -259,6 +259,12 @@ def _take_warm(manager: SandboxedKernelManager, extra_arguments: list[str]) -> _
     return None
 
 
+def started_ahead() -> bool:
+    """Whether a kernel started ahead waits for its notebook run."""
+    with _WARM_LOCK:
+        return bool(_WARM)
+
+
 def discard_warm() -> None:
     """Kill the kernels started ahead that no notebook run took."""
     with _WARM_LOCK:

@@ -208,7 +208,8 @@ def grade(paths: Paths, module: Module, notebook, *, sandboxed: bool = True, stu
 
     with run_folder():  # everything grading makes, in one folder removed at the end
         try:
-            if sandboxed:  # the kernel boots while nbgrader is imported and the course prepared
+            # the kernel boots while nbgrader is imported and the course prepared
+            if sandboxed and not kernel.started_ahead():
                 _start_kernel_ahead(paths, module)
             from tito.grading.engine import Submission
             from tito.grading.engine import grade as grade_submission
@@ -332,6 +333,19 @@ def complete(paths: Paths, module: Module, sandboxed: bool = True) -> CompleteRe
     """Grade the student's notebook; only at full marks, and only if the package tests pass
     against the student's own build, write that build (after backing up an earlier one) and
     record the module as completed. Nothing tracked by git changes."""
+    from tito.grading.setup import run_folder
+    from tito.sandbox import kernel
+
+    with run_folder():
+        try:
+            if sandboxed:  # the kernel boots during the imports and the prerequisite checks
+                _start_kernel_ahead(paths, module)
+            return _complete(paths, module, sandboxed)
+        finally:
+            kernel.discard_warm()
+
+
+def _complete(paths: Paths, module: Module, sandboxed: bool) -> CompleteResult:
     from concurrent.futures import ThreadPoolExecutor
 
     from jupyter_client import kernelspec  # noqa: F401
