@@ -1,7 +1,7 @@
 """Grading benchmark: the student's commands, tito against its contenders, what the
 protections cost, and a course batch.
 
-    python -m benchmarks.grading [--quick] [--batch 20] [--rounds 3] [--postgres] [--json FILE]
+    python -m benchmarks.grading [--quick] [--batch 20] [--rounds 3] [--only PART ...] [--postgres] [--json FILE]
 
 Runs in a throw-away copy of the repository with correct student notebooks:
 - `tito module test` / `complete` as the student runs them (fresh processes, medians);
@@ -41,6 +41,7 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+PARTS = ["student", "protections", "contenders", "batch"]
 COPIED = ["src", "tinytorch", "tito", "tests", "nbgrader_config.py", "pyproject.toml"]
 
 
@@ -372,8 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=20, help="submissions in the autograde batch")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the contenders")
     parser.add_argument("--postgres", action="store_true", help="also a batch on a throw-away PostgreSQL server")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS, metavar="PART",
+                        help=f"run only these parts ({', '.join(PARTS)})")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
+    parts = set(args.only)
     started = time.perf_counter()
     report: dict = {"quick": args.quick}
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
@@ -382,15 +386,18 @@ def main(argv: list[str] | None = None) -> int:
             report["student"] = student_commands(root, 1, commands=("test",))
             report["contenders"] = contenders(root, 4, 1)
         else:
-            report["student"] = student_commands(root, 3)
-            report["protections"] = protections(root, 5)
-            report["contenders"] = contenders(root, args.batch, args.rounds)
-    if not args.quick:
+            if "student" in parts:
+                report["student"] = student_commands(root, 5)
+            if "protections" in parts:
+                report["protections"] = protections(root, 5)
+            if "contenders" in parts:
+                report["contenders"] = contenders(root, args.batch, args.rounds)
+    if not args.quick and "batch" in parts:
         with tempfile.TemporaryDirectory(prefix="bench-grading-batch-") as scratch:
             root = _copy_repo(Path(scratch) / "repo")
             report["batch_sqlite"] = batch(root, args.batch, None)
         report["submissions"] = args.batch
-    if args.postgres and not args.quick:
+    if args.postgres and not args.quick and "batch" in parts:
         url, server = _postgres_url()
         try:
             with tempfile.TemporaryDirectory(prefix="bench-grading-pg-") as scratch:
@@ -410,10 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _print(report: dict) -> None:
-    for command, seconds in report["student"].items():
-        print(f"tito module {command} 03_layers: {seconds:.2f} s")
-    rivals = report["contenders"]
+def _print_contenders(rivals: dict) -> None:
     cpu = "cpuacct cgroup" if rivals["cpu_exact"] else "this process and its waited-for children only"
     print(f"contenders, {rivals['submissions']} solved notebooks, {rivals['rounds']} round(s) interleaved, "
           f"per submission (CPU: {cpu}):")
@@ -421,6 +425,13 @@ def _print(report: dict) -> None:
         print(f"  {name:<24} wall {row['wall']:.3f} s   CPU {row['cpu']:.3f} s")
     for name, row in rivals["ratios"].items():
         print(f"  {name:<24} wall {row['wall']:.2f}x   CPU {row['cpu']:.2f}x")
+
+
+def _print(report: dict) -> None:
+    for command, seconds in report.get("student", {}).items():
+        print(f"tito module {command} 03_layers: {seconds:.2f} s")
+    if "contenders" in report:
+        _print_contenders(report["contenders"])
     if "protections" in report:
         print("protections (median s): " + ", ".join(f"{k} {v:.3f}" for k, v in report["protections"].items()))
     for name in ("batch_sqlite", "batch_postgres"):
