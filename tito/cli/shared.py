@@ -42,10 +42,15 @@ def relative(paths: Paths, path: Path) -> str:
 
 
 def warn_unsandboxed(args) -> bool:
+    """False (with a warning) for --no-sandbox; else True, and the sandbox probe starts now,
+    beside the imports and setup that come before the first sandboxed run."""
     if getattr(args, "no_sandbox", False):
         ui.warning("--no-sandbox: student code runs WITHOUT isolation; it can read and change anything you can. "
                    "The report records this.")
         return False
+    from tito.sandbox import bwrap
+
+    bwrap.probe_in_background()
     return True
 
 

@@ -25,7 +25,7 @@ from nbformat import NotebookNode
 
 from tito.coursedir.config import TIMESTAMP_FILE, CoursePaths, scratch_overrides
 from tito.coursedir.converters import run_converter
-from tito.grading import verdict
+from tito.grading import cleanroom, verdict
 from tito.grading.pipeline import ENGINE_PREPROCESSORS
 from tito.grading.report import CellResult, Flag, FlagKind, GradeReport
 from tito.grading.setup import Setup, materialize, run_folder, write_files
@@ -83,9 +83,9 @@ class Watchdog:
             return
         while True:
             started = [p for p in list(sandbox.RUNNING) if p not in self._before]
-            if not self.step:
-                running_clean_room = any(RUNNER in " ".join(map(str, p.args)) for p in started)
-                self.step = "clean room" if running_clean_room else "notebook run"
+            if not self.step:  # the clean room may run beside the kernel: the kernel is then the late one
+                clean_rooms = [p for p in started if RUNNER in " ".join(map(str, p.args))]
+                self.step = "clean room" if clean_rooms and len(clean_rooms) == len(started) else "notebook run"
             for process in started:
                 with contextlib.suppress(OSError):
                     process.kill()  # bwrap's --die-with-parent and PID namespace take its whole tree down
@@ -103,7 +103,10 @@ def grade(setup: Setup, submission: Submission) -> Outcome:
                 Watchdog(setup.submission_timeout) as watchdog:
             root = Path(scratch) / "course"
             shutil.copytree(template, root)
-            outcome = _grade_in(root, site, setup, submission)
+            try:
+                outcome = _grade_in(root, site, setup, submission)
+            finally:
+                cleanroom.discard_early()  # a clean room started beside a notebook run that failed
     if watchdog.fired:
         _past_deadline(outcome.report, watchdog)
     return outcome

@@ -5,6 +5,8 @@ results. nbgrader_config.py configures nbgrader with these lists, and so does ti
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
@@ -15,9 +17,33 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
+from tito.grading import cleanroom
 from tito.grading.feedback import HideHiddenTests
-from tito.grading.preprocessors import CleanRoomCheck, SandboxedExecute, SubmissionIntakeCheck
+from tito.grading.preprocessors import CleanRoomCheck, SandboxedExecute, SubmissionIntakeCheck, site_modules
 from tito.grading.sanitize import LimitOutputChars, SanitizeOutputs
+from tito.sandbox.bwrap import TinyTorchSandbox
+
+
+class CleanRoomAlongside(CleanRoomCheck):
+    """Before the notebook run: start the clean room on the same exported cells and tests
+    (the run changes no source), so that it runs on another core beside the kernel and
+    CleanRoomCheck, after the run, only collects its result. tito's engine only, where the
+    site and the export target are set (nbgrader's own CLI keeps the clean room after)."""
+
+    def preprocess(self, nb, resources: dict):
+        settings = TinyTorchSandbox(parent=self)
+        if not (cleanroom.ALONGSIDE and self.export_target and settings.site):
+            return nb, resources
+        try:
+            cells = cleanroom.exported_cells(nb, self.export_target)
+        except RuntimeError:  # nothing exported: CleanRoomCheck runs the tests against nothing, as before
+            cells = []
+        site_dir = Path(settings.site)
+        timeout = float(self.config.Execute.get("timeout", 60) or 60)
+        cleanroom.start_early(site_dir, self.export_target, cells, cleanroom.graded_tests(nb), site_modules(site_dir),
+                              timeout, sandboxed=settings.enabled, limit=settings.limits())
+        return nb, resources
+
 
 AUTOGRADE_STEPS = [SubmissionIntakeCheck, SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                    LimitOutputChars, CleanRoomCheck, SanitizeOutputs, SaveAutoGrades, AssignLatePenalties,
@@ -34,5 +60,7 @@ AUTOGRADE_PREPROCESSORS = dotted(AUTOGRADE_STEPS)
 # tito's own engine grades in a scratch course whose gradebook nobody reads: the score is
 # the verdict's, recorded once by the coordinator (late penalty included), so the steps
 # that store grades in a gradebook are left out there.
-ENGINE_PREPROCESSORS = dotted([step for step in AUTOGRADE_STEPS if step not in (SaveAutoGrades, AssignLatePenalties)])
+ENGINE_STEPS = [step for step in AUTOGRADE_STEPS if step not in (SaveAutoGrades, AssignLatePenalties)]
+ENGINE_STEPS.insert(ENGINE_STEPS.index(SandboxedExecute), CleanRoomAlongside)
+ENGINE_PREPROCESSORS = dotted(ENGINE_STEPS)
 FEEDBACK_PREPROCESSORS = dotted(FEEDBACK_STEPS)

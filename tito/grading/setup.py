@@ -103,11 +103,11 @@ def template_course(paths: Paths, module: Module, source: NotebookNode) -> Path:
     It keeps only what grading needs, the release and the gradebook (mode 0700): the
     generated source/ holds the solutions (nbgrader's Autograde copies only non-notebook
     files from it, and the course has none)."""
-    import nbgrader
+    from importlib import metadata  # nbgrader's version without importing nbgrader (0.5 s)
 
     digest = hashlib.sha256()
-    for part in (notebooks.dumps(source), paths.nbgrader_config.read_text(encoding="utf-8"), nbgrader.__version__,
-                 _TEMPLATE_LAYOUT):
+    for part in (notebooks.dumps(source), paths.nbgrader_config.read_text(encoding="utf-8"),
+                 metadata.version("nbgrader"), _TEMPLATE_LAYOUT):
         digest.update(part.encode("utf-8"))
     cached = paths.cache / f"{module.slug}-{digest.hexdigest()[:16]}"
     ready = cached / "release" / module.slug / module.notebook_name
@@ -212,7 +212,7 @@ def run_folder() -> Iterator[Path]:
             _RUN_FOLDER["users"] -= 1
             if _RUN_FOLDER["users"] == 0 and _RUN_FOLDER["path"] == folder:
                 tempfile.tempdir, _RUN_FOLDER["path"] = _RUN_FOLDER["saved"], None
-                for key in [k for k, (template, _) in _MATERIALIZED.items() if template.is_relative_to(folder)]:
+                for key in [k for k, path in _MATERIALIZED.items() if path.is_relative_to(folder)]:
                     del _MATERIALIZED[key]
                 shutil.rmtree(folder, ignore_errors=True)
 
@@ -224,15 +224,25 @@ def use_run_folder(folder: str) -> None:
     tempfile.tempdir = folder
 
 
-_MATERIALIZED: dict[str, tuple[Path, Path]] = {}
+_MATERIALIZED: dict[str, Path] = {}  # files' digest -> their folder, in the run folder
+
+
+def _digest(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    return digest.hexdigest()[:20]
+
+
+def materialize_files(files: dict[str, bytes], kind: str) -> Path:
+    """`files` on this machine's disk, once per run folder and content: the same files
+    (a site built before the setup, and the setup's own) are the same folder."""
+    key = f"{kind}-{_digest(files)}"
+    if key not in _MATERIALIZED:
+        _MATERIALIZED[key] = write_files(files, Path(tempfile.mkdtemp(prefix=f"tito-{kind}-")) / kind)
+    return _MATERIALIZED[key]
 
 
 def materialize(setup: Setup) -> tuple[Path, Path]:
     """The template course and site folder on this machine's disk, once per run folder."""
-    if setup.key not in _MATERIALIZED:
-        base = Path(tempfile.mkdtemp(prefix=f"tito-grading-{setup.key[:8]}-"))
-        _MATERIALIZED[setup.key] = (write_files(setup.template, base / "template"),
-                                    write_files(setup.site, base / "site"))
-    return _MATERIALIZED[setup.key]
-
-
+    return materialize_files(setup.template, "template"), materialize_files(setup.site, "site")

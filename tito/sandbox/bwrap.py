@@ -15,7 +15,6 @@ grading step; its memory, processes and files are limited (tito.sandbox.limits).
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import shutil
 import site
@@ -159,9 +158,43 @@ def bwrap_argv(site_dir: Path, *, disk_bytes: int = limits.Limits.disk_bytes, wr
     return argv + ["--"]
 
 
-@functools.cache
+_PROBE_LOCK = threading.Lock()
+_PROBED: list[SandboxUnavailable | None] = []  # once probed: [None] if bwrap works here, else [why not]
+
+
 def check_available() -> None:
-    """Raise SandboxUnavailable, naming the cause and the fix, unless bwrap works here."""
+    """Raise SandboxUnavailable, naming the cause and the fix, unless bwrap works here.
+    Probed once per process (0.15 s: a sandboxed `import numpy`); callers at the same
+    time wait for the one probe. `check_available.cache_clear()` forgets the answer."""
+    with _PROBE_LOCK:
+        if not _PROBED:
+            try:
+                _probe()
+                _PROBED.append(None)
+            except SandboxUnavailable as problem:
+                _PROBED.append(problem)
+        problem = _PROBED[0]
+    if problem is not None:
+        raise problem
+
+
+check_available.cache_clear = _PROBED.clear
+
+
+def probe_in_background() -> None:
+    """Start the probe now, beside whatever this process does next (imports, setup): the
+    first `check_available()` then waits for it instead of running it. (Not a daemon: a
+    process that ends meanwhile waits for it, so that its scratch folder is removed.)"""
+    if not _PROBED:
+        threading.Thread(target=_probe_quietly, name="bwrap-probe").start()
+
+
+def _probe_quietly() -> None:
+    with contextlib.suppress(Exception):  # the answer is kept; the caller that needs it raises
+        check_available()
+
+
+def _probe() -> None:
     if shutil.which(BWRAP) is None:
         raise SandboxUnavailable(
             "Cannot sandbox student code: the bubblewrap program `bwrap` is not installed.",
@@ -215,7 +248,7 @@ class RunResult:
     stdout: str
     stderr: str
     collected: str | None = None  # the text of `collect` from the scratch folder, if it was written
-    stopped: str = ""  # "step" or "total" when the host killed the program at a deadline
+    stopped: str = ""  # "step" or "total" when the host killed the program at a deadline, "cancelled"
     step: str = ""  # the rest of the last marker line: the step that was running
     seconds: float = 0.0  # how long the program ran
 
@@ -238,8 +271,13 @@ class _Progress:
         stream.close()
 
 
-def _wait(process: subprocess.Popen, progress: _Progress, deadline: Deadline, started: float) -> str:
-    """Wait for `process` to end; kill it at a deadline. Returns "step", "total" or ""."""
+_CANCEL_POLL = 0.05  # seconds between looks at a `cancel` event
+
+
+def _wait(process: subprocess.Popen, progress: _Progress, deadline: Deadline, started: float,
+          cancel: threading.Event | None = None) -> str:
+    """Wait for `process` to end; kill it at a deadline or once `cancel` is set. Returns
+    "step", "total", "cancelled" or ""."""
     while True:
         now = time.monotonic()
         deadlines = {}
@@ -248,15 +286,20 @@ def _wait(process: subprocess.Popen, progress: _Progress, deadline: Deadline, st
         if deadline.step_seconds is not None:
             deadlines["step"] = progress.step_started + deadline.step_seconds
         passed = [name for name, at in deadlines.items() if now >= at]
+        if cancel is not None and cancel.is_set():
+            passed.insert(0, "cancelled")
         if passed:
             process.kill()  # bwrap's --die-with-parent and the PID namespace take the sandbox down with it
             process.wait()
             return passed[0]
+        wait = min(deadlines.values()) - now if deadlines else None
+        if cancel is not None:
+            wait = _CANCEL_POLL if wait is None else min(wait, _CANCEL_POLL)
         try:
-            process.wait(timeout=min(deadlines.values()) - now if deadlines else None)
+            process.wait(timeout=wait)
             return ""
         except subprocess.TimeoutExpired:
-            continue  # a deadline passed, or a new step began meanwhile: look again
+            continue  # a deadline passed, a new step began, or it was cancelled meanwhile: look again
 
 
 def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | None = None,
@@ -298,7 +341,7 @@ def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | No
                     helper.daemon = True
                     helper.start()
                 try:
-                    stopped = _wait(process, progress, deadline, started)
+                    stopped = _wait(process, progress, deadline, started, cancel)
                 except BaseException:  # Ctrl-C: the sandbox must not outlive its scratch folder
                     process.kill()
                     raise
@@ -308,7 +351,9 @@ def run(site_dir: Path, argv: list[str], *, stdin: str = "", timeout: float | No
                 RUNNING.discard(process)
         result = RunResult(process.returncode, "".join(progress.lines), "".join(errors), stopped=stopped,
                            step=progress.step, seconds=time.monotonic() - started)
-        if stopped:
+        if stopped == "cancelled":
+            result.returncode, result.stderr = -9, f"{result.stderr}\ncancelled by the host"
+        elif stopped:
             seconds = deadline.step_seconds if stopped == "step" else deadline.total_seconds
             result.returncode, result.stderr = -9, f"{result.stderr}\nstopped by the host after {seconds:g} s"
         if collect and (scratch / collect).is_file():

@@ -3,14 +3,24 @@
 Kernels talk to the grader over ZMQ `ipc` sockets in a bind-mounted run folder (the
 sandbox's network namespace has its own loopback), and `JPY_PARENT_PID` is not passed in
 (ipykernel's parent poller would otherwise see PID 1 as its parent and exit).
+
+A kernel can also be started ahead (`start_warm`): the same sandbox, limits and command,
+only launched earlier, while the grader is still importing and preparing; the next
+notebook run on the same site, settings and (no) data files takes it over instead of
+launching its own (its command must be the very one it would have launched). Student code
+never ran in it before; one not taken is killed (`discard_warm`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import os
 import shutil
 import subprocess
 import tempfile
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -35,6 +45,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         (self._scratch / "home").mkdir(parents=True)  # HOME of an unsandboxed kernel
         self._site: Path | None = None
         self._box: limits.Box | None = None
+        self._warm: _Warm | None = None  # the kernel started ahead that this manager takes over
+        self._started_ahead = False  # this manager launches a kernel ahead: not yet in RUNNING
         if self.settings.enabled:
             self.transport = "ipc"
             self.ip = str(self._run_dir / "k")
@@ -42,9 +54,13 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kwargs):
         cwd = kwargs.pop("cwd", None)
-        if cwd:
-            self._copy_data_files(Path(cwd))
+        files = self._data_files(Path(cwd)) if cwd else {}
         self._site = self._resolve_site()
+        warm = None if files else _take_warm(self, kwargs.get("extra_arguments") or [])
+        if warm is not None:
+            self._take_over(warm)
+        for name, data in files.items():
+            (self._scratch / name).write_bytes(data)
         kwargs["cwd"] = str(self._scratch)
         # the kernel's own output would land on the grader's disk, past every limit
         kwargs.setdefault("stdout", subprocess.DEVNULL)
@@ -60,7 +76,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._box = limits.open_box(self.settings.limits(), "notebook run")
         return await super()._async_pre_start_kernel(**kwargs)
 
-    def _copy_data_files(self, folder: Path) -> None:
+    def _data_files(self, folder: Path) -> dict[str, bytes]:
         """Files that sit beside the notebook (data an assignment ships), not notebooks:
         only what the intake (tito.course.intake) accepts (regular files under the caps, never a link), and
         under nbgrader's own CLI, whose Autograde copied submitted/ into autograded/
@@ -68,9 +84,18 @@ class SandboxedKernelManager(AsyncKernelManager):
         limits = intake.SubmissionIntake(parent=self).limits()
         found = intake.read_submission(folder, "", limits)
         refused = intake.refused_in_submitted(self.config, folder, limits)
-        for name, data in found.files.items():
-            if name not in refused:
-                (self._scratch / name).write_bytes(data)
+        return {name: data for name, data in found.files.items() if name not in refused}
+
+    def _take_over(self, warm: _Warm) -> None:
+        """Use the run folder, limits and connection of the kernel started ahead, so that
+        the command this manager builds is the one that kernel was launched with."""
+        shutil.rmtree(self._run_dir, ignore_errors=True)  # this manager's own, still empty
+        ahead = warm.manager
+        self._run_dir, self._scratch, self._box, ahead._box = ahead._run_dir, ahead._scratch, ahead._box, None
+        self.ip, self.connection_file = ahead.ip, ahead.connection_file
+        self.load_connection_info(ahead.get_connection_info())
+        self._connection_file_written = True  # the file the kernel read: never rewritten
+        self._warm = warm
 
     def _resolve_site(self) -> Path:
         site = self.settings.site or self.site_dir
@@ -89,9 +114,20 @@ class SandboxedKernelManager(AsyncKernelManager):
                                    inputs=self._scratch) + command
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+        warm, self._warm = self._warm, None
+        if warm is not None and kernel_cmd == warm.command and kw == warm.options:
+            process = warm.manager.provisioner.process
+            self.provisioner.process, self.provisioner.pid = process, process.pid
+            with contextlib.suppress(OSError):
+                self.provisioner.pgid = os.getpgid(process.pid)
+            self.provisioner.cwd = kw.get("cwd")
+            self._reconcile_connection_info(self.provisioner.connection_info)
+        else:
+            if warm is not None:  # not the command it was launched with (never expected): not used
+                warm.kill(remove_folder=False)  # the folder is this manager's now
+            await super()._async_launch_kernel(kernel_cmd, **kw)
         self._process = getattr(self.provisioner, "process", None)
-        if self._process is not None:
+        if self._process is not None and not self._started_ahead:
             RUNNING.add(self._process)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
@@ -140,3 +176,99 @@ def _bytes_in(folder: Path, skip: set[str]) -> int:
             info = path.lstat()
             total += info.st_blocks * 512
     return total
+
+
+# -- a kernel started ahead ---------------------------------------------------------------------------
+@dataclass
+class _Warm:
+    manager: SandboxedKernelManager
+    command: list[str]
+    options: dict
+    extra_arguments: list[str]
+
+    def matches(self, manager: SandboxedKernelManager, extra_arguments: list[str]) -> bool:
+        ahead = self.manager
+        return (manager.settings.enabled and ahead._site == manager._site and ahead.kernel_name == manager.kernel_name
+                and ahead.settings.limits() == manager.settings.limits() and extra_arguments == self.extra_arguments
+                and ahead.provisioner.process.poll() is None)
+
+    def kill(self, remove_folder: bool = True) -> None:
+        """Kill the kernel (bwrap's PID namespace takes its tree down) and remove its folder."""
+        process = self.manager.provisioner.process
+        with contextlib.suppress(OSError):
+            process.kill()
+        process.wait()
+        self.manager._close_box()
+        if remove_folder:
+            shutil.rmtree(self.manager._run_dir, ignore_errors=True)
+
+
+_WARM: list[_Warm] = []
+_WARM_LOCK = threading.Lock()
+# The kernel arguments of a notebook run: nbgrader_config.py's c.Execute.extra_arguments (reading
+# that file imports nbgrader, which a kernel started ahead must not wait for). Configured
+# otherwise, no kernel started ahead matches and each run launches its own.
+GRADING_ARGUMENTS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+
+
+def start_warm(site: Path, kernel_name: str) -> None:
+    """Launch a sandboxed kernel on `site` now (default limits), for this process's next
+    notebook run with the same site, settings and no data files; it boots while the
+    caller goes on (imports, setup). Call `discard_warm()` when done grading."""
+    from jupyter_core.utils import run_sync
+
+    manager = SandboxedKernelManager(kernel_name=kernel_name)
+    manager.settings.site, manager.settings.enabled = str(site), True
+    manager._started_ahead = True
+
+    async def launch() -> _Warm:
+        command, options = await manager._async_pre_start_kernel(extra_arguments=list(GRADING_ARGUMENTS))
+        warm = _Warm(manager, list(command), copy.deepcopy(options), list(GRADING_ARGUMENTS))
+        await manager._async_launch_kernel(command, **options)  # (jupyter_client adds to options["env"])
+        return warm
+
+    with _environment(AUTOGRADE_ENVIRONMENT):
+        warm = run_sync(launch)()
+    with _WARM_LOCK:
+        _WARM.append(warm)
+
+
+AUTOGRADE_ENVIRONMENT = {"NBGRADER_EXECUTION": "autograde"}  # what nbgrader's Autograde sets while it runs
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _take_warm(manager: SandboxedKernelManager, extra_arguments: list[str]) -> _Warm | None:
+    with _WARM_LOCK:
+        for warm in _WARM:
+            if warm.matches(manager, extra_arguments):
+                _WARM.remove(warm)
+                return warm
+    return None
+
+
+def started_ahead() -> bool:
+    """Whether a kernel started ahead waits for its notebook run."""
+    with _WARM_LOCK:
+        return bool(_WARM)
+
+
+def discard_warm() -> None:
+    """Kill the kernels started ahead that no notebook run took."""
+    with _WARM_LOCK:
+        left = list(_WARM)
+        _WARM.clear()
+    for warm in left:
+        warm.kill()

@@ -203,15 +203,38 @@ def grade(paths: Paths, module: Module, notebook, *, sandboxed: bool = True, stu
     """Grade a notebook of `module` with the instructor's engine, against this checkout's
     package (your completed builds of earlier modules first)."""
     from tito.course import notebooks
-    from tito.grading.engine import Submission
-    from tito.grading.engine import grade as grade_submission
     from tito.grading.setup import make_setup, run_folder
+    from tito.sandbox import kernel
 
     with run_folder():  # everything grading makes, in one folder removed at the end
-        setup = make_setup(paths, module, grading_source(module), include_completed=True, sandboxed=sandboxed)
-        report = grade_submission(setup, Submission(student, notebooks.dumps(notebook).encode("utf-8"))).report
+        try:
+            # the kernel boots while nbgrader is imported and the course prepared
+            if sandboxed and not kernel.started_ahead():
+                _start_kernel_ahead(paths, module)
+            from tito.grading.engine import Submission
+            from tito.grading.engine import grade as grade_submission
+
+            setup = make_setup(paths, module, grading_source(module), include_completed=True, sandboxed=sandboxed)
+            report = grade_submission(setup, Submission(student, notebooks.dumps(notebook).encode("utf-8"))).report
+        finally:
+            kernel.discard_warm()
     report.hidden_points = hidden_points(module)
     return report
+
+
+def _start_kernel_ahead(paths: Paths, module: Module) -> None:
+    """Launch the sandboxed kernel on the site that grading will use (the same files, hence
+    the same folder), before the slow imports and the setup; grading takes it over."""
+    from tito.course import notebooks
+    from tito.grading.setup import materialize_files, site_files
+    from tito.sandbox import bwrap, kernel
+
+    try:
+        bwrap.check_available()
+        kernel.start_warm(materialize_files(site_files(paths, module, include_completed=True), "site"),
+                          notebooks.kernel_name())
+    except Exception:  # noqa: BLE001  (no sandbox, no kernel: grading itself says so, with the fix)
+        return
 
 
 def test_reference(paths: Paths, module: Module, sandboxed: bool = True) -> GradeReport:
@@ -310,6 +333,19 @@ def complete(paths: Paths, module: Module, sandboxed: bool = True) -> CompleteRe
     """Grade the student's notebook; only at full marks, and only if the package tests pass
     against the student's own build, write that build (after backing up an earlier one) and
     record the module as completed. Nothing tracked by git changes."""
+    from tito.grading.setup import run_folder
+    from tito.sandbox import kernel
+
+    with run_folder():
+        try:
+            if sandboxed:  # the kernel boots during the imports and the prerequisite checks
+                _start_kernel_ahead(paths, module)
+            return _complete(paths, module, sandboxed)
+        finally:
+            kernel.discard_warm()
+
+
+def _complete(paths: Paths, module: Module, sandboxed: bool) -> CompleteResult:
     from concurrent.futures import ThreadPoolExecutor
 
     from jupyter_client import kernelspec  # noqa: F401

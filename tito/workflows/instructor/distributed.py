@@ -55,8 +55,8 @@ def _processes(function: Callable, shared: Any, items: list, jobs: int, folder: 
     context.set_forkserver_preload(["tito.grading.engine", "tito.grading.feedback", "nbgrader.converters",
                                     "nbconvert.exporters"])
     while pending:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=use_run_folder,
-                                 initargs=(str(folder),)) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=start_worker,
+                                 initargs=(str(folder), jobs < _cores())) as pool:
             futures = {pool.submit(function, shared, item): item for item in pending}
             pending = []
             try:
@@ -78,6 +78,20 @@ def _processes(function: Callable, shared: Any, items: list, jobs: int, folder: 
                 for future in futures:
                     future.cancel()
                 raise
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def start_worker(folder: str, cores_to_spare: bool) -> None:
+    """Initializer of a local worker process: the coordinator's run folder; and the clean
+    room beside the notebook run only when the workers leave cores idle (when they fill
+    every core, running it beside the kernel only makes the two compete)."""
+    from tito.grading import cleanroom
+
+    use_run_folder(folder)
+    cleanroom.ALONGSIDE = cores_to_spare
 
 
 # -- Dask: mutual TLS, or an open scheduler only on this machine or when asked for ------------------
