@@ -9,14 +9,10 @@ does not show hidden tests' source.
 
 import os
 
-from nbgrader.converters import Autograde
-from nbgrader.preprocessors import OverwriteCells
-
-from tito.grading.feedback import FeedbackSummary, HideHiddenTests
-from tito.grading.pipeline import AUTOGRADE_PREPROCESSORS, FEEDBACK_PREPROCESSORS, dotted
-from tito.grading.preprocessors import RestoreHiddenTests, WriteGradeReport
+from tito.grading.pipeline import FEEDBACK_PREPROCESSORS, NBGRADER_AUTOGRADE_PREPROCESSORS, sanitize_preprocessors
 from tito.grading.sanitize import EXPORTER_FILTERS
 from tito.inline import STUB_MESSAGE
+from tito.sandbox.kernel import GRADING_ARGUMENTS
 
 c = get_config()  # noqa: F821  (injected by traitlets when this file is loaded)
 
@@ -71,18 +67,11 @@ c.TinyTorchSandbox.memory_limit = 2 * 1024**3
 c.TinyTorchSandbox.process_limit = 1024
 c.TinyTorchSandbox.disk_limit = 1 * 1024**3
 c.TinyTorchSandbox.open_files_limit = 1024
-c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS + dotted([WriteGradeReport])
-# nbgrader's own autograde (and formgrader's button) also writes tito's report beside each
-# autograded notebook (tito-report.json, as `tito nbgrader autograde` does) and marks flagged
-# submissions in the gradebook. tito's own engine leaves that step out: its coordinator does it.
-
-# nbgrader's sanitizing steps, with the hidden tests put back into each locked cell a student
-# left untouched before OverwriteCells compares checksums: generate stores them with the
-# hidden tests in (nbgrader #1961), so nbgrader would otherwise report every test cell of
-# every submission as changed. An edited cell is still reported and restored.
-_sanitize = Autograde.sanitize_preprocessors.make_dynamic_default()  # nbgrader's own list
-_sanitize.insert(_sanitize.index(OverwriteCells), RestoreHiddenTests)
-c.Autograde.sanitize_preprocessors = dotted(_sanitize)
+# nbgrader's own autograde also writes tito-report.json beside each autograded notebook, as
+# `tito nbgrader autograde` does, and marks flagged submissions in the gradebook; untouched
+# test cells raise no false checksum alarm (nbgrader #1961): tito.grading.pipeline says how.
+c.Autograde.autograde_preprocessors = NBGRADER_AUTOGRADE_PREPROCESSORS
+c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
 
 # Student outputs are data: every HTML page nbconvert makes from a notebook here (formgrader's
 # submission page, nbgrader's and tito's feedback) shows cleaned HTML and markdown and runs no
@@ -101,13 +90,11 @@ c.Execute.iopub_timeout = 30
 # The page leads with the reasons: a summary of the cells that fell short (each with the
 # terminal table's reason and a link), and under each test cell's heading its result, then its
 # code, collapsed (tito.grading.feedback.FeedbackSummary and FeedbackExporter's template).
-_feedback = list(FEEDBACK_PREPROCESSORS)
-_feedback.insert(_feedback.index(*dotted([HideHiddenTests])), *dotted([FeedbackSummary]))
-c.GenerateFeedback.preprocessors = _feedback
+c.GenerateFeedback.preprocessors = FEEDBACK_PREPROCESSORS
 c.GenerateFeedback.exporter_class = "tito.grading.feedback.FeedbackExporter"
 
 # Grading kernels: no history file, and no start-up log lines on the grader's terminal.
-c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+c.Execute.extra_arguments = GRADING_ARGUMENTS
 
 # Formgrader, for a course with or without nbgrader's exchange: no exchange folder means nothing
 # released through it yet (tito.coursedir.exchange), not an error on every page. Its "Current

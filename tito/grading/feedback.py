@@ -277,9 +277,7 @@ def with_content_security_policy(page: str) -> str:
     return page[:at] + "\n" + CSP_META + page[at:]
 
 
-# tito's feedback template (the reasons first), beside the other templates of the instructor's tools
-TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workflows", "instructor",
-                         "templates", "feedback")
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates", "feedback")  # the reasons first
 
 
 class FeedbackExporter(HTMLExporter):

@@ -18,8 +18,15 @@ from nbgrader.preprocessors import (
 )
 
 from tito.grading import cleanroom
-from tito.grading.feedback import HideHiddenTests
-from tito.grading.preprocessors import CleanRoomCheck, SandboxedExecute, SubmissionIntakeCheck, site_modules
+from tito.grading.feedback import FeedbackSummary, HideHiddenTests
+from tito.grading.preprocessors import (
+    CleanRoomCheck,
+    RestoreHiddenTests,
+    SandboxedExecute,
+    SubmissionIntakeCheck,
+    WriteGradeReport,
+    site_modules,
+)
 from tito.grading.sanitize import LimitOutputChars, SanitizeOutputs
 from tito.sandbox.bwrap import TinyTorchSandbox
 
@@ -48,7 +55,8 @@ class CleanRoomAlongside(CleanRoomCheck):
 AUTOGRADE_STEPS = [SubmissionIntakeCheck, SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                    LimitOutputChars, CleanRoomCheck, SanitizeOutputs, SaveAutoGrades, AssignLatePenalties,
                    CheckCellMetadata]
-FEEDBACK_STEPS = [GetGrades, CSSHTMLHeaderPreprocessor, SanitizeOutputs, HideHiddenTests]
+# The page leads with the reasons (FeedbackSummary), and shows hidden checks' results, not their code.
+FEEDBACK_STEPS = [GetGrades, CSSHTMLHeaderPreprocessor, SanitizeOutputs, FeedbackSummary, HideHiddenTests]
 
 
 def dotted(steps: list[type]) -> list[str]:
@@ -57,6 +65,10 @@ def dotted(steps: list[type]) -> list[str]:
 
 
 AUTOGRADE_PREPROCESSORS = dotted(AUTOGRADE_STEPS)
+# nbgrader's own autograde (and formgrader's button) also writes tito's report beside each
+# autograded notebook and marks flagged submissions in the gradebook; tito's engine leaves
+# that step out, its coordinator does it.
+NBGRADER_AUTOGRADE_PREPROCESSORS = dotted(AUTOGRADE_STEPS + [WriteGradeReport])
 # tito's own engine grades in a scratch course whose gradebook nobody reads: the score is
 # the verdict's, recorded once by the coordinator (late penalty included), so the steps
 # that store grades in a gradebook are left out there.
@@ -64,3 +76,16 @@ ENGINE_STEPS = [step for step in AUTOGRADE_STEPS if step not in (SaveAutoGrades,
 ENGINE_STEPS.insert(ENGINE_STEPS.index(SandboxedExecute), CleanRoomAlongside)
 ENGINE_PREPROCESSORS = dotted(ENGINE_STEPS)
 FEEDBACK_PREPROCESSORS = dotted(FEEDBACK_STEPS)
+
+
+def sanitize_preprocessors() -> list[str]:
+    """nbgrader's own sanitizing steps, with the hidden tests put back into each locked cell a
+    student left untouched before OverwriteCells compares checksums: generate stores them with
+    the hidden tests in (nbgrader #1961), so nbgrader would otherwise report every test cell of
+    every submission as changed. An edited cell is still reported and restored."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import OverwriteCells
+
+    steps = Autograde.sanitize_preprocessors.make_dynamic_default()
+    steps.insert(steps.index(OverwriteCells), RestoreHiddenTests)
+    return dotted(steps)

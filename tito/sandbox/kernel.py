@@ -205,9 +205,9 @@ class _Warm:
 
 _WARM: list[_Warm] = []
 _WARM_LOCK = threading.Lock()
-# The kernel arguments of a notebook run: nbgrader_config.py's c.Execute.extra_arguments (reading
-# that file imports nbgrader, which a kernel started ahead must not wait for). Configured
-# otherwise, no kernel started ahead matches and each run launches its own.
+# The kernel arguments of a notebook run (nbgrader_config.py's c.Execute.extra_arguments): no
+# history file, no start-up log lines. Configured otherwise, no kernel started ahead matches,
+# and each run launches its own.
 GRADING_ARGUMENTS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 
 
