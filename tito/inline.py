@@ -46,6 +46,21 @@ def _reason(etype: type, value: BaseException, tb: TracebackType | None) -> str:
     return etype.__name__
 
 
+def expect_error(kind: type[BaseException], action: str, call) -> BaseException:
+    """The error that `call()` raises, which must be a `kind`; otherwise an AssertionError
+    saying what `action` did instead. A stub's NotImplementedError goes through, so that the
+    cell reads "... is not implemented yet". For the notebooks' tests of refused input."""
+    try:
+        call()
+    except NotImplementedError:
+        raise
+    except kind as error:
+        return error
+    except Exception as error:
+        raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
+    raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
+
+
 def one_line(etype: type, value: BaseException, tb: TracebackType | None) -> str:
     test = _test_name(tb)
     reason = _reason(etype, value, tb)

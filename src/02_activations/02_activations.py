@@ -184,18 +184,12 @@ test_unit_relu()
 
 # %% nbgrader={"grade": true, "grade_id": "test-relu-errors", "locked": true, "points": 3, "schema_version": 3, "solution": false}
 def test_unit_relu_errors():
+    from tito.inline import expect_error  # the refused call's error, or what it did instead
+
     for bad, what in [(np.ones((2, 3), dtype=np.float32), "a NumPy array"), ([1.0, -1.0], "a list")]:
         kind = type(bad).__name__
-        try:
-            ReLU()(bad)
-        except NotImplementedError:
-            raise
-        except TypeError as error:
-            assert kind in str(error), f"ReLU's TypeError should name the type received ({kind}), got {str(error)!r}"
-        except Exception as error:
-            raise AssertionError(f"ReLU of {what} should raise TypeError, got {type(error).__name__}: {error}") from None
-        else:
-            raise AssertionError(f"ReLU of {what} should raise TypeError, got no error")
+        error = expect_error(TypeError, f"ReLU of {what}", lambda bad=bad: ReLU()(bad))
+        assert kind in str(error), f"ReLU's TypeError should name the type received ({kind}), got {str(error)!r}"
     print("✅ ReLU errors: every check passed (a TypeError naming the type received, for an ndarray and a list)")
 
 
@@ -295,18 +289,12 @@ test_unit_sigmoid()
 
 # %% nbgrader={"grade": true, "grade_id": "test-sigmoid-errors", "locked": true, "points": 3, "schema_version": 3, "solution": false}
 def test_unit_sigmoid_errors():
+    from tito.inline import expect_error  # the refused call's error, or what it did instead
+
     for bad, what in [(np.ones((2, 3), dtype=np.float32), "a NumPy array"), ([1.0, -1.0], "a list")]:
         kind = type(bad).__name__
-        try:
-            Sigmoid()(bad)
-        except NotImplementedError:
-            raise
-        except TypeError as error:
-            assert kind in str(error), f"Sigmoid's TypeError should name the type received ({kind}), got {str(error)!r}"
-        except Exception as error:
-            raise AssertionError(f"Sigmoid of {what} should raise TypeError, got {type(error).__name__}: {error}") from None
-        else:
-            raise AssertionError(f"Sigmoid of {what} should raise TypeError, got no error")
+        error = expect_error(TypeError, f"Sigmoid of {what}", lambda bad=bad: Sigmoid()(bad))
+        assert kind in str(error), f"Sigmoid's TypeError should name the type received ({kind}), got {str(error)!r}"
     print("✅ Sigmoid errors: every check passed (a TypeError naming the type received, for an ndarray and a list)")
 
 
@@ -387,18 +375,12 @@ test_unit_tanh()
 
 # %% nbgrader={"grade": true, "grade_id": "test-tanh-errors", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 def test_unit_tanh_errors():
+    from tito.inline import expect_error  # the refused call's error, or what it did instead
+
     for bad, what in [(np.ones((2, 3), dtype=np.float32), "a NumPy array"), ([1.0, -1.0], "a list")]:
         kind = type(bad).__name__
-        try:
-            Tanh()(bad)
-        except NotImplementedError:
-            raise
-        except TypeError as error:
-            assert kind in str(error), f"Tanh's TypeError should name the type received ({kind}), got {str(error)!r}"
-        except Exception as error:
-            raise AssertionError(f"Tanh of {what} should raise TypeError, got {type(error).__name__}: {error}") from None
-        else:
-            raise AssertionError(f"Tanh of {what} should raise TypeError, got no error")
+        error = expect_error(TypeError, f"Tanh of {what}", lambda bad=bad: Tanh()(bad))
+        assert kind in str(error), f"Tanh's TypeError should name the type received ({kind}), got {str(error)!r}"
     print("✅ Tanh errors: every check passed (a TypeError naming the type received, for an ndarray and a list)")
 
 
@@ -517,18 +499,12 @@ test_unit_gelu()
 
 # %% nbgrader={"grade": true, "grade_id": "test-gelu-errors", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 def test_unit_gelu_errors():
+    from tito.inline import expect_error  # the refused call's error, or what it did instead
+
     for bad, what in [(np.ones((2, 3), dtype=np.float32), "a NumPy array"), ([1.0, -1.0], "a list")]:
         kind = type(bad).__name__
-        try:
-            GELU()(bad)
-        except NotImplementedError:
-            raise
-        except TypeError as error:
-            assert kind in str(error), f"GELU's TypeError should name the type received ({kind}), got {str(error)!r}"
-        except Exception as error:
-            raise AssertionError(f"GELU of {what} should raise TypeError, got {type(error).__name__}: {error}") from None
-        else:
-            raise AssertionError(f"GELU of {what} should raise TypeError, got no error")
+        error = expect_error(TypeError, f"GELU of {what}", lambda bad=bad: GELU()(bad))
+        assert kind in str(error), f"GELU's TypeError should name the type received ({kind}), got {str(error)!r}"
     print("✅ GELU errors: every check passed (a TypeError naming the type received, for an ndarray and a list)")
 
 
@@ -636,18 +612,12 @@ test_unit_softmax()
 
 # %% nbgrader={"grade": true, "grade_id": "test-softmax-errors", "locked": true, "points": 3, "schema_version": 3, "solution": false}
 def test_unit_softmax_errors():
+    from tito.inline import expect_error  # the refused call's error, or what it did instead
+
     for bad, what in [(np.ones((2, 3), dtype=np.float32), "a NumPy array"), ([1.0, -1.0], "a list")]:
         kind = type(bad).__name__
-        try:
-            Softmax()(bad)
-        except NotImplementedError:
-            raise
-        except TypeError as error:
-            assert kind in str(error), f"Softmax's TypeError should name the type received ({kind}), got {str(error)!r}"
-        except Exception as error:
-            raise AssertionError(f"Softmax of {what} should raise TypeError, got {type(error).__name__}: {error}") from None
-        else:
-            raise AssertionError(f"Softmax of {what} should raise TypeError, got no error")
+        error = expect_error(TypeError, f"Softmax of {what}", lambda bad=bad: Softmax()(bad))
+        assert kind in str(error), f"Softmax's TypeError should name the type received ({kind}), got {str(error)!r}"
     print("✅ Softmax errors: every check passed (a TypeError naming the type received, for an ndarray and a list)")
 
 

@@ -696,16 +696,7 @@ test_unit_linear_creation()
 
 # %% nbgrader={"grade": true, "grade_id": "test-linear-creation-errors", "locked": true, "points": 3, "schema_version": 3, "solution": false}
 def test_unit_linear_creation_errors():
-    def expect_error(kind, action, call):
-        try:
-            call()
-        except NotImplementedError:
-            raise
-        except kind as error:
-            return error
-        except Exception as error:
-            raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
-        raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
+    from tito.inline import expect_error  # the refused call's error, or what it did instead
 
     for args, kind in [((0, 5), ValueError), ((-3, 5), ValueError), ((2.5, 5), TypeError),
                        ((True, 5), TypeError), ((5, "10"), TypeError)]:
@@ -833,16 +824,7 @@ test_unit_linear_forward()
 
 # %% nbgrader={"grade": true, "grade_id": "test-linear-forward-errors", "locked": true, "points": 3, "schema_version": 3, "solution": false}
 def test_unit_linear_forward_errors():
-    def expect_error(kind, action, call):
-        try:
-            call()
-        except NotImplementedError:
-            raise
-        except kind as error:
-            return error
-        except Exception as error:
-            raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
-        raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
+    from tito.inline import expect_error  # the refused call's error, or what it did instead
 
     def make(n_in, n_out):
         """A Linear assembled by hand when __init__ fails (the creation test grades it)."""
@@ -1295,16 +1277,7 @@ test_unit_dropout()
 
 # %% nbgrader={"grade": true, "grade_id": "test-dropout-errors", "locked": true, "points": 4, "schema_version": 3, "solution": false}
 def test_unit_dropout_errors():
-    def expect_error(kind, action, call):
-        try:
-            call()
-        except NotImplementedError:
-            raise
-        except kind as error:
-            return error
-        except Exception as error:
-            raise AssertionError(f"{action} should raise {kind.__name__}, got {type(error).__name__}: {error}") from None
-        raise AssertionError(f"{action} should raise {kind.__name__}, got no error")
+    from tito.inline import expect_error  # the refused call's error, or what it did instead
 
     for bad, kind in [(1.5, ValueError), (-0.1, ValueError), (float("nan"), ValueError), ("0.5", TypeError),
                       (None, TypeError), (True, TypeError)]:

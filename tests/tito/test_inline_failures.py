@@ -72,3 +72,35 @@ def test_in_a_kernel_the_failure_is_still_an_error_output():
     assert error.output_type == "error" and error.ename == "AssertionError"
     assert error.traceback == ["❌ test_unit_x: wrong shape"]
     assert notebook.cells[2].outputs[0].text == "after\n"
+
+
+def test_expect_error_returns_the_refused_calls_error():
+    from tito.inline import expect_error
+
+    def refuse():
+        raise TypeError("expected a Tensor, got list")
+
+    assert str(expect_error(TypeError, "Layer([1])", refuse)) == "expected a Tensor, got list"
+
+
+@pytest.mark.parametrize(("call", "said"), [
+    (lambda: None, "Layer([1]) should raise TypeError, got no error"),
+    (lambda: int("x"),
+     "Layer([1]) should raise TypeError, got ValueError: invalid literal for int() with base 10: 'x'"),
+])
+def test_expect_error_says_what_the_call_did_instead(call, said):
+    from tito.inline import expect_error
+
+    with pytest.raises(AssertionError) as failure:
+        expect_error(TypeError, "Layer([1])", call)
+    assert str(failure.value) == said
+
+
+def test_expect_error_lets_a_stub_through_as_not_implemented():
+    from tito.inline import STUB_MESSAGE, expect_error
+
+    test = _cell("def test_unit_refusal(expect_error, stub):\n    expect_error(TypeError, 'Linear(0, 1)', stub)\n",
+                 "test_unit_refusal")
+    stub = _cell(f"def forward():\n    raise NotImplementedError('{STUB_MESSAGE}: replace this line')\n", "forward")
+    said = one_line(*_failure(lambda: test(expect_error, stub)))
+    assert said == "❌ test_unit_refusal: forward is not implemented yet"
