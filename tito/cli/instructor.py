@@ -15,12 +15,12 @@ from tito.cli.shared import (
     current_paths,
     module_argument,
     module_named,
+    module_to_grade,
     modules_named,
     no_sandbox_option,
     positive_int,
     print_report,
     relative,
-    warn_unsandboxed,
 )
 from tito.course import export
 from tito.fileops import atomic_write_text
@@ -78,9 +78,7 @@ def cmd_course_build(args) -> int:
 def cmd_nbgrader_generate(args) -> int:
     from tito.workflows.instructor import assignments  # imports nbgrader: only for these commands
 
-    paths = current_paths()
-    module = module_named(paths, args.module)
-    sandboxed = warn_unsandboxed(args)
+    paths, module, sandboxed = module_to_grade(args)
     with ui.status(f"Generating {module.slug} with nbgrader and checking it…"):
         result = assignments.generate(paths, module, sandboxed=sandboxed)
     ui.say(("Release:", "green"), " ", relative(paths, result.release))
@@ -94,9 +92,7 @@ def cmd_nbgrader_generate(args) -> int:
 def cmd_nbgrader_autograde(args) -> int:
     from tito.workflows.instructor import assignments  # imports nbgrader: only for these commands
 
-    paths = current_paths()
-    module = module_named(paths, args.module)
-    sandboxed = warn_unsandboxed(args)
+    paths, module, sandboxed = module_to_grade(args)
     cluster = _cluster(args)
     started = time.perf_counter()
     columns = [TextColumn("autograding {task.description}", markup=False), BarColumn(), MofNCompleteColumn(),

@@ -41,6 +41,12 @@ def relative(paths: Paths, path: Path) -> str:
         return str(path)
 
 
+def module_to_grade(args) -> tuple[Paths, Module, bool]:
+    """The course, the module `args` names, and whether student code runs sandboxed (warned if not)."""
+    paths = current_paths()
+    return paths, module_named(paths, args.module), warn_unsandboxed(args)
+
+
 def warn_unsandboxed(args) -> bool:
     """False (with a warning) for --no-sandbox; else True, and the sandbox probe starts now,
     beside the imports and setup that come before the first sandboxed run."""

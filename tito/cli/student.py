@@ -15,11 +15,11 @@ from tito.cli.shared import (
     current_paths,
     module_argument,
     module_named,
+    module_to_grade,
     modules_named,
     no_sandbox_option,
     print_report,
     relative,
-    warn_unsandboxed,
 )
 from tito.errors import TitoError
 from tito.workflows import doctor, lab, student
@@ -82,9 +82,7 @@ def cmd_module_start(args) -> int:
 
 
 def cmd_module_test(args) -> int:
-    paths = current_paths()
-    module = module_named(paths, args.module)
-    sandboxed = warn_unsandboxed(args)
+    paths, module, sandboxed = module_to_grade(args)
     started = time.perf_counter()
     reference = getattr(args, "reference", False)
     what = "reference solution" if reference else relative(paths, module.student_notebook)
@@ -111,9 +109,7 @@ def cmd_module_test(args) -> int:
 
 
 def cmd_module_complete(args) -> int:
-    paths = current_paths()
-    module = module_named(paths, args.module)
-    sandboxed = warn_unsandboxed(args)
+    paths, module, sandboxed = module_to_grade(args)
     with ui.status(f"Grading {relative(paths, module.student_notebook)} with nbgrader…"):
         result = student.complete(paths, module, sandboxed=sandboxed)
     print_report(result.report, f"{module.slug}: your notebook")
@@ -137,9 +133,7 @@ def cmd_module_complete(args) -> int:
 
 
 def cmd_module_submit(args) -> int:
-    paths = current_paths()
-    module = module_named(paths, args.module)
-    sandboxed = warn_unsandboxed(args)
+    paths, module, sandboxed = module_to_grade(args)
     with ui.status(f"Checking {relative(paths, module.student_notebook)} with nbgrader…"):
         result = student.submit(paths, module, sandboxed=sandboxed)
     report = result.report
