@@ -51,9 +51,9 @@ def tito_process_env(root: Path):
 
 def generate(root: Path):
     """`tito nbgrader generate 03_layers` through the Python API: a GenerateResult."""
-    from tito.workflows.instructor import assignments as instructor
     from tito.course.paths import Paths
     from tito.course.registry import resolve
+    from tito.workflows.instructor import assignments as instructor
 
     with tito_process_env(root):
         paths = Paths(root)

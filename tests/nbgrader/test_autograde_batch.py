@@ -32,9 +32,11 @@ EXPECTED = {
     "only_linear":      ((0, 0, 12, 3, 12, 3, 0, 0, 0, 0, 0), True, ()),        # 30
     "tampered_test":    ((8, 2, 12, 3, 12, 3, 0, 0, 0, 0, 0), True, ("locked cell edited", "restored", "test-dropout")),
     "deleted_test":     (ALL, True, ("missing", "test-sequential")),  # 100
-    "deleted_solution": ((8, 2, 12, 3, 12, 3, 0, 0, 17, 3, 20), True, ("missing", "dropout")),  # 80: Dropout's cells only
+    # 80: Dropout's cells only
+    "deleted_solution": ((8, 2, 12, 3, 12, 3, 0, 0, 17, 3, 20), True, ("missing", "dropout")),
     "infinite_loop":    ((8, 2, 12, 3, 12, 3, 16, 4, 0, 0, 20), True, ("timeout", "sequential", "10 s")),  # 80
-    "syntax_error":     ((8, 2, 0, 0, 0, 0, 16, 4, 17, 3, 20), True, ("syntax_error", "your cell 'linear'", "line")),  # 70
+    "syntax_error":     ((8, 2, 0, 0, 0, 0, 16, 4, 17, 3, 20), True,  # 70
+                         ("syntax_error", "your cell 'linear'", "line")),
     "sys_exit":         ((8, 2, 12, 3, 12, 3, 0, 0, 17, 3, 20), True, None),   # 80
     "os_exit":          (NONE, False, ("kernel_died", "kernel died")),  # 0
     "huge_output":      (ALL, True, ("import_time_code", "runs at import")),  # 100: prints at import

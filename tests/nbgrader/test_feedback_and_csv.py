@@ -41,7 +41,8 @@ def test_feedback_shows_hidden_checks_but_not_their_code(graded_batch, feedback)
 
     text = page_text((graded_batch.course / "feedback/hidden_failure/03_layers/layers.html").read_text())
     assert "Hidden checks, run by the grader" in text
-    assert "sizes=Linear(np.int32(5),np.uint16(3))" not in " ".join(text.split()).replace(" ", "")  # the hidden line itself
+    hidden_line = "sizes=Linear(np.int32(5),np.uint16(3))"
+    assert hidden_line not in " ".join(text.split()).replace(" ", "")  # the hidden line itself
     assert "BEGIN HIDDEN TESTS" not in text
 
 

@@ -16,15 +16,16 @@ from course_batch import generate
 from helpers import copy_repo
 
 from tito.course import notebooks
-from tito.errors import TitoError
 from tito.course.paths import Paths
 from tito.course.registry import resolve
+from tito.errors import TitoError
 
 pytestmark = pytest.mark.slow
 
 # Lines from solution blocks and hidden tests of src/03_layers/03_layers.py.
 SECRETS = ["seen.add(id(tensor))", "weight *= np.float32(scale)", "output = x.data * np.float32(1.0 / keep)",
-           "params, seen = [], set()", "Linear(np.int32(5), np.uint16(3))", 'Echo()("x", 7, 8, training=False, name="n")',
+           "params, seen = [], set()", "Linear(np.int32(5), np.uint16(3))",
+           'Echo()("x", 7, 8, training=False, name="n")',
            "halve, dec = Affine(0.5, 0, log), Affine(1, -1, log)"]
 
 

@@ -26,8 +26,8 @@ from course_batch import MODULE, TOTALS, course_env, generate, tito_process_env,
 from helpers import copy_repo, run_tito
 from test_scale import STUDENTS, grades
 
-from tito.workflows.instructor import distributed
 from tito.errors import TitoError
+from tito.workflows.instructor import distributed
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")]
 pytest.importorskip("distributed")
