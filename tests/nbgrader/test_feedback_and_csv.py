@@ -118,7 +118,7 @@ def test_each_page_leads_with_the_reasons_of_the_terminal_table(graded_batch, fe
 
 def test_the_root_cause_is_carried_through_to_the_page(graded_batch, feedback):
     text = _flat((graded_batch.course / "feedback/syntax_error/03_layers/layers.html").read_text())
-    assert re.search(r"test-linear-creation \(Score: 0\.0 / 15\.0\): NameError: name 'Linear' is not defined, "
+    assert re.search(r"test-linear-creation \(Score: 0\.0 / 12\.0\): NameError: name 'Linear' is not defined, "
                      r"because of an earlier problem: SyntaxError in your cell 'linear', line \d+", text), text[:800]
 
 

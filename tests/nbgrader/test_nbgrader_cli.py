@@ -112,8 +112,8 @@ def test_nbgrader_feedback_hides_hidden_tests_and_leads_with_the_reasons(course,
     assert "Every graded cell passed." in page_text(page)
     stubbed = " ".join(page_text((course / "nbgrader/feedback/untouched" / MODULE / "layers.html")
                                  .read_text()).split())
-    assert "6 of 6 graded cells fell short." in stubbed
-    assert stubbed.index("test-layer-base (Score: 0.0 / 10.0): Layer.__call__ is not implemented yet") \
+    assert "11 of 11 graded cells fell short." in stubbed
+    assert stubbed.index("test-layer-base (Score: 0.0 / 8.0): Layer.__call__ is not implemented yet") \
         < stubbed.index("def test_unit_layer_base")
     assert "tito flags for review" not in (course / "nbgrader/feedback/tamperer" / MODULE / "layers.html").read_text()
 
