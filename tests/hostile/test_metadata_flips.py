@@ -1,8 +1,10 @@
-"""A graded cell's nbgrader flags are the grader's, not the student's: one flipped flag
-(`grade` off on a locked test, `solution` on, `grade` on an answer cell) made nbgrader's
-OverwriteCells raise, so the whole submission was "not graded" with no word of tampering.
-In ONE autograde batch beside an honest, fully solved submission that keeps 100/100 and no
-flag: each flip is put back, the (correct) submission is graded, and flagged `tampered`."""
+"""Metadata is the grader's, not the student's. One flipped nbgrader flag (`grade` off on a
+locked test, `solution` on, `grade` on an answer cell) made nbgrader's OverwriteCells raise,
+and a notebook-level `tito` entry that is not a mapping made the clean-room step fail: either
+way the whole submission was "not graded", with no word of tampering. In ONE autograde batch
+beside an honest, fully solved submission that keeps 100/100 and no flag: each flip is put
+back, the (correct) submission is graded, and flagged `tampered`; the forged `tito` entry is
+dropped and the submission graded."""
 
 from __future__ import annotations
 
@@ -33,6 +35,9 @@ def reports(tmp_path_factory):
             notebook = solved(root)
             cell(notebook, grade_id).metadata["nbgrader"].update(flags)
             notebooks[student] = notebook
+        forged = solved(root)
+        forged.metadata["tito"] = "not a mapping"
+        notebooks["forged-tito-metadata"] = forged
         return notebooks
 
     return grade_batch(root, "03_layers", build)
@@ -48,3 +53,8 @@ def test_a_flipped_flag_is_put_back_graded_and_flagged(reports, student):
     assert report.graded and report.score == 100, (report.score, report.flags)
     tampered = [flag for flag in report.flags if flag.kind.value == "tampered"]
     assert tampered and FLIPS[student][0] in tampered[0].message, report.flags
+
+
+def test_a_notebooks_own_tito_metadata_is_dropped(reports):
+    report = reports["forged-tito-metadata"]
+    assert report.graded and report.score == 100, (report.score, report.flags)

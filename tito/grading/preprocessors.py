@@ -196,6 +196,7 @@ class SubmissionIntakeCheck(NbGraderPreprocessor):
     stub = "raise NotImplementedError('not graded: the submitted notebook was refused (not a regular file)')"
 
     def preprocess(self, nb: NotebookNode, resources: dict):
+        nb.metadata.pop("tito", None)  # only the grading steps write it (a string there made them fail)
         names = resources.get("nbgrader", {})
         if not names.get("student") or not names.get("assignment"):
             return nb, resources
