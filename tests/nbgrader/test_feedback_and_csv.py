@@ -55,7 +55,7 @@ def test_each_feedback_page_names_the_score(graded_batch, feedback):
         assert re.findall(r"<h4>layers \(Score: ([\d.]+) / ([\d.]+)\)</h4>", html) == \
             [(f"{report['score']:.1f}", "100.0")], page
         for cell in report["cells"]:
-            assert f'href="#{cell["grade_id"]}">Test cell</a> (Score: {cell["score"]:.1f} / ' \
+            assert f'href="#tito-cell-{cell["grade_id"]}">Test cell</a> (Score: {cell["score"]:.1f} / ' \
                    f'{cell["max_score"]:.1f})' in html, (page, cell)
 
 

@@ -194,3 +194,55 @@ def test_the_clean_room_has_no_proc_to_read_or_write(site):
     ''')
     result = run(site, GOOD + probe)
     assert result.export_errors == [] and result.failure("test-double") == "", (result.export_errors, result.tests)
+
+
+# The notebooks' errors cells take `expect_error` from tito.inline, which exported code can
+# import too (tito.inline is in the kernel's and the clean room's site): patching it must not
+# make a refused-input test pass without the refusal.
+HONEST_REFUSAL = textwrap.dedent('''
+    import numpy as np
+
+    def double(x):
+        if isinstance(x, str):
+            raise TypeError(f"double needs numbers, got {type(x).__name__}")
+        return np.asarray(x, dtype=np.float32) * 2
+''')
+ERRORS_TEST = textwrap.dedent('''
+    def test_double_errors():
+        from tito.inline import expect_error
+        error = expect_error(TypeError, "double('x')", lambda: double("x"))
+        assert "str" in str(error), f"the TypeError should name str, got {str(error)!r}"
+        print("✅ double refuses text")
+    test_double_errors()
+''')
+INLINE_ATTACKS = {
+    "expect_error replaced": '''
+        import tito.inline
+        tito.inline.expect_error = lambda kind, action, call: kind("str")
+    ''',
+    "tito.inline swapped in sys.modules": '''
+        import sys, types
+        fake = types.ModuleType("tito.inline")
+        fake.expect_error = lambda kind, action, call: kind("str")
+        sys.modules["tito.inline"] = fake
+    ''',
+    "expect_error's code swapped": '''
+        import tito.inline
+        tito.inline.expect_error.__code__ = (lambda kind, action, call: kind("str")).__code__
+    ''',
+}
+
+
+def test_an_honest_refusal_passes_its_errors_test(site):
+    assert run(site, HONEST_REFUSAL, test=ERRORS_TEST).failure("test-double") == ""
+    assert "should raise TypeError" in run(site, WRONG, test=ERRORS_TEST).failure("test-double")
+
+
+@pytest.mark.parametrize("name", list(INLINE_ATTACKS))
+def test_exported_code_cannot_fake_expect_error(site, name):
+    attack = textwrap.dedent(INLINE_ATTACKS[name])
+    if "__code__" not in attack:  # swapping a function's code is refused even unguarded: no control
+        assert run(site, WRONG, attack, test=ERRORS_TEST, guarded=False).failure("test-double") == "", \
+            f"{name}: the control must pass"
+    result = run(site, WRONG, attack, test=ERRORS_TEST)
+    assert result.failure("test-double"), f"{name}: a missing refusal passed the clean room"

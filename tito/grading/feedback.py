@@ -122,7 +122,7 @@ def _scrubbed(output: dict, hidden: set[str], own: set[str]) -> dict:
     """Student code can print the cell it runs in (IPython keeps it in `In`): what a test cell
     shows is its own ✅ line and its failure, cut short, and nothing with hidden code in it."""
     def clean(line: str) -> str:
-        return "[removed: it quotes the hidden checks]" if _leaks(line, hidden) else line[:_LIMIT]
+        return _REMOVED if _leaks(line, hidden) else line[:_LIMIT]
 
     output = NotebookNode(dict(output))
     if output.get("output_type") == "stream":
@@ -240,11 +240,42 @@ class HideHiddenTests(NbGraderPreprocessor):
     # configurable here, as nbgrader's own GetGrades does.
     display_data_priority = List(NbGraderPreprocessor.display_data_priority.default_value).tag(config=True)
 
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        # any later cell can print a test cell's source (IPython keeps it in `In`)
+        self._hidden = _shingles(set().union(*(_hidden_lines(c.source.splitlines()) for c in nb.cells
+                                               if c.cell_type == "code")))
+        return super().preprocess(nb, resources)
+
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
-        if self.show_source or cell.cell_type != "code" or not markers.has_hidden_tests(cell.source):
+        if self.show_source or cell.cell_type != "code":
             return cell, resources
-        cell.source, cell.outputs = redact_hidden_tests(cell.source, cell.get("outputs", []))
+        if markers.has_hidden_tests(cell.source):
+            cell.source, cell.outputs = redact_hidden_tests(cell.source, cell.get("outputs", []))
+        elif self._hidden:
+            cell.outputs = [_without_hidden_code(output, self._hidden) for output in cell.get("outputs", [])]
         return cell, resources
+
+
+def _without_hidden_code(output: dict, hidden: set[str]) -> dict:
+    """An output of a cell without hidden tests, each line that quotes the hidden checks' code removed."""
+    def clean(text) -> str:
+        text = "".join(text) if isinstance(text, list) else str(text)
+        return "\n".join(_REMOVED if _leaks(line, hidden) else line for line in text.split("\n"))
+
+    output = NotebookNode(dict(output))
+    if "text" in output:
+        output["text"] = clean(output["text"])
+    if "evalue" in output:
+        output["evalue"] = clean(output["evalue"])
+    if "traceback" in output:
+        output["traceback"] = [clean(line) for line in output["traceback"]]
+    if isinstance(output.get("data"), dict):
+        output["data"] = {kind: clean(value) if kind.startswith("text/") else value  # images cannot quote code
+                          for kind, value in output["data"].items()}
+    return output
+
+
+_REMOVED = "[removed: it quotes the hidden checks]"
 
 
 # -- pages ------------------------------------------------------------------------------------------

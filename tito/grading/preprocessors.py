@@ -196,6 +196,7 @@ class SubmissionIntakeCheck(NbGraderPreprocessor):
     stub = "raise NotImplementedError('not graded: the submitted notebook was refused (not a regular file)')"
 
     def preprocess(self, nb: NotebookNode, resources: dict):
+        nb.metadata.pop("tito", None)  # only the grading steps write it (a string there made them fail)
         names = resources.get("nbgrader", {})
         if not names.get("student") or not names.get("assignment"):
             return nb, resources
@@ -243,7 +244,14 @@ class RestoreHiddenTests(NbGraderPreprocessor):
     nbgrader's generate stores each locked cell's checksum before it removes the hidden
     tests (nbgrader #1961), so OverwriteCells finds every untouched test cell "changed",
     warns "Attribute 'checksum' … has changed!" and restores it. After this step only a
-    cell a student really edited differs, and only that one is warned about and restored."""
+    cell a student really edited differs, and only that one is warned about and restored.
+
+    Each known cell's nbgrader flags (grade, solution, locked, points) are put back first:
+    OverwriteCells restores a locked cell's source but not a flipped `grade` or `solution`
+    flag, then finds the checksum still wrong and raises ("Inconsistent checksums"), and a
+    solution cell marked `grade` makes it look up a grade cell that does not exist: either
+    way nbgrader could not grade the submission at all, and nothing said it was tampered with
+    (tito.grading.verdict.static_flags does)."""
 
     def preprocess(self, nb: NotebookNode, resources: dict):
         from nbgrader.api import Gradebook, MissingEntry
@@ -257,9 +265,17 @@ class RestoreHiddenTests(NbGraderPreprocessor):
             except MissingEntry:
                 return nb, resources
             locked = {cell.name: (cell.cell_type, cell.source) for cell in notebook.source_cells if cell.locked}
+            flags = {cell.name: {"grade": False, "solution": False, "locked": cell.locked}
+                     for cell in notebook.source_cells}
+            for graded in notebook.grade_cells:
+                flags[graded.name].update(grade=True, points=float(graded.max_score))
+            for solution in notebook.solution_cells:
+                flags[solution.name]["solution"] = True
         clear = ClearHiddenTests(parent=self)
         for cell in nb.cells:
             name = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if name in flags:
+                cell.metadata.nbgrader.update(flags[name])
             if name not in locked or cell.cell_type != locked[name][0]:
                 continue
             original = locked[name][1]

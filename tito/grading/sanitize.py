@@ -28,6 +28,7 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
+from pygments.token import STANDARD_TYPES
 from traitlets import Bool, Integer, Set
 
 # What a notebook's markdown and ordinary HTML outputs use: text structure, tables, code,
@@ -62,11 +63,30 @@ SAFE_OUTPUT_TYPES = frozenset({"metadata", "text/plain", "text/latex", "applicat
                                "image/jpeg", "image/gif", "image/svg+xml"})
 
 
+# Classes the page's own stylesheets give no layout to: those that rendering itself writes
+# (nbconvert's code highlighting and heading anchors, pandas tables). Any other class would
+# lend student HTML the page's CSS: Bootstrap's `modal show` and `modal-backdrop` cover the
+# whole page with the student's own "Score: 100 / 100", tito's and nbgrader's panels look
+# like a passed grade cell.
+_RENDERING_CLASSES = frozenset(STANDARD_TYPES.values()) | {"highlight", "anchor-link", "dataframe", "math"}
+# Anchors the pages' own links go to (tito_feedback.html.j2): student HTML cannot take them
+# over (the first element with an id wins a link).
+RESERVED_ANCHOR_PREFIX = "tito-"
+
+
+def _allowed_class(value: str) -> bool:
+    return all(token in _RENDERING_CLASSES or token.startswith("hl-") for token in value.split())
+
+
 def _allowed_attribute(tag: str, name: str, value: str) -> bool:
     if name == "href":
         return bool(_LINK.match(value.strip()))
     if name == "src":
         return tag == "img" and bool(_IMAGE.match(value.strip()))
+    if name == "class":
+        return _allowed_class(value)
+    if name in ("id", "name") and value.strip().lower().startswith(RESERVED_ANCHOR_PREFIX):
+        return False
     return name in _COMMON_ATTRIBUTES or name in _TAG_ATTRIBUTES.get(tag, ())
 
 

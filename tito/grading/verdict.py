@@ -70,7 +70,7 @@ def static_flags(report: GradeReport, submitted: NotebookNode, release: Notebook
         if mine is None:
             if meta.get("grade") or meta.get("solution"):
                 missing.append(name)
-        elif meta.get("locked") and mine.source.strip() != cell.source.strip():
+        elif (meta.get("locked") and mine.source.strip() != cell.source.strip()) or _flags(mine) != _flags(cell):
             tampered.append(name)
     if tampered:
         report.flag(FlagKind.TAMPERED, "locked cell edited, restored for grading: " + ", ".join(tampered), tampered)
@@ -86,6 +86,17 @@ def static_flags(report: GradeReport, submitted: NotebookNode, release: Notebook
         findings += [f for f in scan.suspicious_code(student_cells, later) if later in f.what]
     if findings:
         report.flag(FlagKind.SUSPICIOUS_CODE, "review: " + _listed(findings), sorted({f.cell for f in findings}))
+
+
+def _flags(cell: NotebookNode) -> tuple:
+    """What nbgrader grades a cell as (its source aside): a student who flips one is put back."""
+    meta = cell.metadata.get("nbgrader", {})
+    points = meta.get("points") if meta.get("grade") else None
+    try:
+        points = None if points is None else float(points)
+    except (TypeError, ValueError):
+        pass
+    return bool(meta.get("grade")), bool(meta.get("solution")), bool(meta.get("locked")), points
 
 
 def _listed(findings: list) -> str:
