@@ -172,8 +172,7 @@ class FeedbackSummary(NbGraderPreprocessor):
         reasons = names.get("reasons")
         if reasons is None:
             reasons = _stored_reasons(self.config, names)
-        hidden = _shingles(set().union(*(_hidden_lines(c.source.splitlines()) for c in nb.cells
-                                         if c.cell_type == "code")))  # code in any cell can quote them all
+        hidden = hidden_code(nb)  # code in any cell can quote them all
         summary = []
         for cell in nb.cells:
             cell.metadata.pop("tito_feedback", None)  # only this step writes it, never a notebook
@@ -242,8 +241,7 @@ class HideHiddenTests(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict):
         # any later cell can print a test cell's source (IPython keeps it in `In`)
-        self._hidden = _shingles(set().union(*(_hidden_lines(c.source.splitlines()) for c in nb.cells
-                                               if c.cell_type == "code")))
+        self._hidden = hidden_code(nb)
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
@@ -254,6 +252,11 @@ class HideHiddenTests(NbGraderPreprocessor):
         elif self._hidden:
             cell.outputs = [_without_hidden_code(output, self._hidden) for output in cell.get("outputs", [])]
         return cell, resources
+
+
+def hidden_code(nb: NotebookNode) -> set[str]:
+    """The hidden checks' code of every code cell of `nb`, as the pieces `_leaks` looks for."""
+    return _shingles(set().union(*(_hidden_lines(c.source.splitlines()) for c in nb.cells if c.cell_type == "code")))
 
 
 def _without_hidden_code(output: dict, hidden: set[str]) -> dict:
