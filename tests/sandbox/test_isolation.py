@@ -44,6 +44,23 @@ PROBE = textwrap.dedent('''
     attempt("shadow", lambda: open("/etc/shadow").read(10))
     attempt("prerequisite", lambda: __import__("tinytorch.core.tensor", fromlist=["Tensor"]).Tensor)
     attempt("scratch_write", lambda: open("scratch.txt", "w").write("ok"))
+    # uid 0 inside is the host's root to the kernel's file checks: a writable sysctl such as
+    # kernel.core_pattern ("|/some/program") would run a program of its choosing outside.
+    # Written back with its own value, so that a hole changes nothing on the machine.
+    def rewrite(path):
+        with open(path) as current:
+            value = current.read()
+        with open(path, "w") as same:
+            return same.write(value)
+    attempt("host_sysctl", lambda: rewrite("/proc/sys/vm/overcommit_memory"))
+    def writable(paths):
+        found = [path for path in paths if os.access(path, os.W_OK)]
+        if not found:
+            raise PermissionError("nothing writable")
+        return found[:3]
+    attempt("host_sysctl_any", lambda: writable(os.path.join(d, f) for d, _, fs in os.walk("/proc/sys") for f in fs))
+    attempt("host_pressure", lambda: writable(["/proc/pressure/cpu", "/proc/pressure/memory", "/proc/pressure/io",
+                                               "/proc/mtrr", "/proc/sysrq-trigger"]))
     print(json.dumps(found))
 ''')
 
@@ -71,7 +88,8 @@ def course_repo(repo):
 def test_student_code_sees_no_answers_and_changes_nothing(course_repo, tmp_path, monkeypatch):
     found = probe(site_for(course_repo, tmp_path), course_repo, monkeypatch)
     blocked = ["src", "git", "course", "tito_state", "reference_file", "reference_import", "write_repo",
-               "write_python", "network", "loopback_host", "secret_env", "shadow"]
+               "write_python", "network", "loopback_host", "secret_env", "shadow", "host_sysctl",
+               "host_sysctl_any", "host_pressure"]
     assert {name: found[name] for name in blocked} == dict.fromkeys(blocked), found
     assert found["prerequisite"] and found["scratch_write"], "earlier modules and the scratch folder stay usable"
     assert not (course_repo / "planted.txt").exists()

@@ -36,6 +36,12 @@ BWRAP = "bwrap"
 _ETC_FILES = ["ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
               "hosts", "fonts", "mime.types", "alternatives", "matplotlibrc"]
 _SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
+# uid 0 inside the sandbox is the host's root to the kernel's file-permission checks (the
+# user namespace maps it so), and the machine-wide files of /proc are writable by that
+# uid: a sysctl such as kernel.core_pattern would run a program of the student's choosing
+# outside. bwrap's own cover of /proc/sys skips it when the folder is not writable (it never
+# is, its files are), so they are bound read-only over the fresh /proc explicitly.
+_PROC_READ_ONLY = ["/proc/sys", "/proc/pressure", "/proc/mtrr", "/proc/sysrq-trigger"]
 # Variables a sandboxed program may see from the grader's environment (everything else,
 # passwords in a gradebook URL included, stays outside).
 _PASSED_ENV = ["LANG", "LC_ALL", "NBGRADER_EXECUTION", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -74,6 +80,13 @@ def _bind_or_link(path: str, option: str = "--ro-bind") -> list[str]:
     if os.path.islink(path):
         return ["--symlink", os.readlink(path), path]
     return [option, path, path]
+
+
+def _proc_mounts() -> list[str]:
+    argv = ["--proc", "/proc"]
+    for path in _PROC_READ_ONLY:
+        argv += ["--ro-bind-try", path, path]
+    return argv
 
 
 def _site_packages() -> list[str]:
@@ -136,7 +149,7 @@ def bwrap_argv(site_dir: Path, *, disk_bytes: int = limits.Limits.disk_bytes, wr
     clean room needs none, and its guard then has no /proc/self/mem to be fooled about)."""
     # a private /tmp first: a Python environment or site folder under /tmp is mounted over it
     argv = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            *(["--proc", "/proc"] if proc else []), "--dev", "/dev", "--size", str(disk_bytes), "--tmpfs", "/tmp",
+            *(_proc_mounts() if proc else []), "--dev", "/dev", "--size", str(disk_bytes), "--tmpfs", "/tmp",
             "--dir", str(HOME), "--dir", str(WORKDIR)]
     for path in _SYSTEM_DIRS:
         argv += _bind_or_link(path)
