@@ -30,7 +30,7 @@ from tito.coursedir.converters import require_kernel
 from tito.coursedir.release import generate
 from tito.fileops import file_lock
 from tito.sandbox import bwrap as sandbox
-from tito.sandbox import limits
+from tito.sandbox import limits, zygote
 from tito.sandbox.site import SiteSpec, build_site
 
 
@@ -214,6 +214,7 @@ def run_folder() -> Iterator[Path]:
                 tempfile.tempdir, _RUN_FOLDER["path"] = _RUN_FOLDER["saved"], None
                 for key in [k for k, path in _MATERIALIZED.items() if path.is_relative_to(folder)]:
                     del _MATERIALIZED[key]
+                zygote.close_all()  # their folders are in it
                 shutil.rmtree(folder, ignore_errors=True)
 
 

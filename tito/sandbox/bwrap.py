@@ -141,14 +141,19 @@ def launcher_environment() -> dict[str, str]:
 
 
 def bwrap_argv(site_dir: Path, *, disk_bytes: int = limits.Limits.disk_bytes, writable: list[Path] = (),
-               inputs: Path | None = None, proc: bool = True) -> list[str]:
+               inputs: Path | None = None, proc: bool = True, mounts: list[tuple[Path, Path]] = (),
+               user: int | None = None) -> list[str]:
     """The bubblewrap prefix for a command that runs with `site_dir` (read-only) as its only
     course files, in WORKDIR on a private /tmp of `disk_bytes`, where the regular files of
     `inputs` appear read-only; `writable` folders (the kernel's sockets, a report to
-    collect) are bound at their own paths. With `proc` False there is no /proc at all (the
-    clean room needs none, and its guard then has no /proc/self/mem to be fooled about)."""
+    collect) are bound at their own paths, and each (folder, path) of `mounts` at that path
+    (a kernel zygote's folder at /run/tito); with `user`, programs run as that uid and gid
+    inside (the zygote: its children may then map it into user namespaces of their own).
+    With `proc` False there is no /proc at all (the clean room needs none, and its guard
+    then has no /proc/self/mem to be fooled about)."""
     # a private /tmp first: a Python environment or site folder under /tmp is mounted over it
-    argv = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+    argv = [BWRAP, "--unshare-all", *(["--unshare-user", "--uid", str(user), "--gid", str(user)] if user else []),
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             *(_proc_mounts() if proc else []), "--dev", "/dev", "--size", str(disk_bytes), "--tmpfs", "/tmp",
             "--dir", str(HOME), "--dir", str(WORKDIR)]
     for path in _SYSTEM_DIRS:
@@ -162,6 +167,8 @@ def bwrap_argv(site_dir: Path, *, disk_bytes: int = limits.Limits.disk_bytes, wr
     argv += ["--ro-bind", str(site_dir), str(site_dir)]
     for folder in writable:
         argv += ["--bind", str(folder), str(folder)]
+    for folder, inside in mounts:
+        argv += ["--bind", str(folder), str(inside)]
     for path in sorted(inputs.iterdir()) if inputs else []:
         if path.is_file() and not path.is_symlink():
             argv += ["--ro-bind", str(path), str(WORKDIR / path.name)]

@@ -27,7 +27,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from tito.coursedir import intake
 from tito.errors import TitoError
-from tito.sandbox import limits
+from tito.sandbox import limits, zygote
 from tito.sandbox.bwrap import RUNNING, TinyTorchSandbox, bwrap_argv, check_available, environment, launcher_environment
 
 
@@ -47,6 +47,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._box: limits.Box | None = None
         self._warm: _Warm | None = None  # the kernel started ahead that this manager takes over
         self._started_ahead = False  # this manager launches a kernel ahead: not yet in RUNNING
+        self._zygote: zygote.Zygote | None = None  # the zygote this manager's kernel is forked from
+        self._zygote_gone = False  # its zygote failed and was stopped: its folder goes with this run folder
         if self.settings.enabled:
             self.transport = "ipc"
             self.ip = str(self._run_dir / "k")
@@ -59,6 +61,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         warm = None if files else _take_warm(self, kwargs.get("extra_arguments") or [])
         if warm is not None:
             self._take_over(warm)
+        elif self.settings.enabled:
+            self._fork_from(zygote.for_site(self._site, self.settings.limits()))
         for name, data in files.items():
             (self._scratch / name).write_bytes(data)
         kwargs["cwd"] = str(self._scratch)
@@ -97,6 +101,18 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._connection_file_written = True  # the file the kernel read: never rewritten
         self._warm = warm
 
+    def _fork_from(self, found: zygote.Zygote | None) -> None:
+        """Move this manager's run folder into `found`'s, where the forked kernel sees it."""
+        if found is None:
+            return
+        folder = found.child_folder()
+        if len(str(folder / "k-65535")) > _IPC_PATH_LIMIT:
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        shutil.rmtree(self._run_dir, ignore_errors=True)  # this manager's own, still empty
+        self._run_dir, self._scratch, self._zygote = folder, folder / "work", found
+        self.ip, self.connection_file = str(folder / "k"), str(folder / "host.json")
+
     def _resolve_site(self) -> Path:
         site = self.settings.site or self.site_dir
         if not site:
@@ -122,6 +138,8 @@ class SandboxedKernelManager(AsyncKernelManager):
                 self.provisioner.pgid = os.getpgid(process.pid)
             self.provisioner.cwd = kw.get("cwd")
             self._reconcile_connection_info(self.provisioner.connection_info)
+        elif self._zygote is not None and self._fork(kernel_cmd):
+            pass
         else:
             if warm is not None:  # not the command it was launched with (never expected): not used
                 warm.kill(remove_folder=False)  # the folder is this manager's now
@@ -130,12 +148,34 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self._process is not None and not self._started_ahead:
             RUNNING.add(self._process)
 
+    def _fork(self, kernel_cmd: list[str]) -> bool:
+        """Fork the kernel from the zygote: the arguments after the connection file are the
+        kernel's own. False (and this manager launches its own) if the zygote failed."""
+        launcher = kernel_cmd.index("ipykernel_launcher") if "ipykernel_launcher" in kernel_cmd else -1
+        if launcher < 0 or kernel_cmd[launcher + 1:launcher + 2] != ["-f"]:
+            return False
+        arguments = kernel_cmd[launcher + 3:]
+        inputs = sorted(path.name for path in self._scratch.iterdir() if path.is_file())
+        try:
+            process = self._zygote.spawn(self._run_dir, self.get_connection_info(), arguments, self._box, inputs)
+        except zygote.ZygoteFailed as problem:
+            self.log.warning("%s Launching kernels one by one instead.", problem)
+            zygote.give_up(self._zygote, keep=self._run_dir)
+            self._zygote, self._zygote_gone = None, True
+            return False
+        self.provisioner.process, self.provisioner.pid, self.provisioner.pgid = process, process.pid, None
+        self._reconcile_connection_info(self.provisioner.connection_info)
+        return True
+
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         RUNNING.discard(getattr(self, "_process", None))
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             self._close_box()
             shutil.rmtree(self._run_dir, ignore_errors=True)
+            if self._zygote_gone:
+                with contextlib.suppress(OSError):
+                    self._run_dir.parent.rmdir()
 
     cleanup_resources = _async_cleanup_resources
 

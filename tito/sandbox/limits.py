@@ -240,6 +240,11 @@ class Box:
                      *[str(folder / "cgroup.procs") for folder in self.folders.values()], "--"]
         return argv
 
+    def join(self, pid: int) -> None:
+        """Move process `pid` into this tree's cgroups (its later children follow it)."""
+        for folder in self.folders.values():
+            (folder / "cgroup.procs").write_text(str(pid))
+
     def close(self) -> list[LimitEvent]:
         """Remove the cgroups (killing any process left in them) and return what was reached."""
         events = self._events()

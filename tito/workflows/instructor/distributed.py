@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from tito.errors import TitoError
 from tito.grading.setup import run_folder, use_run_folder
+from tito.sandbox import zygote
 
 if TYPE_CHECKING:
     from distributed.security import Security
@@ -44,8 +45,12 @@ def run(function: Callable, shared: Any, items: list, *, jobs: int = 1, schedule
         if parallel:
             yield from _processes(function, shared, items, jobs, folder)
         else:
-            for item in items:
-                yield item, function(shared, item)
+            zygote.FORK_KERNELS = len(items) > 1
+            try:
+                for item in items:
+                    yield item, function(shared, item)
+            finally:
+                zygote.FORK_KERNELS = False
 
 
 def _processes(function: Callable, shared: Any, items: list, jobs: int, folder: Path) -> Iterator[tuple[Any, Any]]:
@@ -92,6 +97,7 @@ def start_worker(folder: str, cores_to_spare: bool) -> None:
 
     use_run_folder(folder)
     cleanroom.ALONGSIDE = cores_to_spare
+    zygote.FORK_KERNELS = True  # each worker grades many submissions: its kernels fork from one zygote
 
 
 # -- Dask: mutual TLS, or an open scheduler only on this machine or when asked for ------------------
