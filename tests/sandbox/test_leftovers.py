@@ -140,7 +140,13 @@ def start_tito(root: Path, env: dict, *args: str) -> subprocess.Popen:
 
 
 def kernels_below(pid: int) -> list[int]:
-    return [child for child, argv in descendants(pid) if "ipykernel" in argv and argv.startswith("bwrap")]
+    """Kernels below `pid`: launched by bwrap, or forked from a worker's zygote (a process
+    running the zygote's file whose parent runs it too)."""
+    found = descendants(pid)
+    zygote_processes = {child for child, argv in found if "_tito_zygote" in argv}
+    return [child for child, argv in found
+            if ("ipykernel" in argv and argv.startswith("bwrap"))
+            or (child in zygote_processes and parent(child) in zygote_processes)]
 
 
 @pytest.fixture(scope="module")
