@@ -225,6 +225,16 @@ def use_run_folder(folder: str) -> None:
     tempfile.tempdir = folder
 
 
+def release_run_folder() -> None:
+    """Undo `use_run_folder` (a Dask worker plugin's teardown; the caller removes the folder)."""
+    with _RUN_LOCK:
+        if _RUN_FOLDER["path"] is not None:
+            for key in [k for k, path in _MATERIALIZED.items() if path.is_relative_to(_RUN_FOLDER["path"])]:
+                del _MATERIALIZED[key]
+            tempfile.tempdir = _RUN_FOLDER["saved"]
+            _RUN_FOLDER.update(path=None, users=0, saved=None)
+
+
 _MATERIALIZED: dict[str, Path] = {}  # files' digest -> their folder, in the run folder
 
 

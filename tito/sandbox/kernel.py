@@ -29,6 +29,7 @@ from tito.coursedir import intake
 from tito.errors import TitoError
 from tito.sandbox import limits, zygote
 from tito.sandbox.bwrap import RUNNING, TinyTorchSandbox, bwrap_argv, check_available, environment, launcher_environment
+from tito.sandbox.zygote import IPC_PATH_LIMIT
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -106,7 +107,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         if found is None:
             return
         folder = found.child_folder()
-        if len(str(folder / "k-65535")) > _IPC_PATH_LIMIT:
+        if len(str(folder / "k-65535")) > IPC_PATH_LIMIT:
             shutil.rmtree(folder, ignore_errors=True)
             return
         shutil.rmtree(self._run_dir, ignore_errors=True)  # this manager's own, still empty
@@ -193,7 +194,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._box = None
 
 
-_IPC_PATH_LIMIT = 100  # a Unix socket's path holds 108 bytes; ZMQ names the kernel's sockets <ip>-<port>
 
 
 def _kernel_run_dir() -> Path:
@@ -201,7 +201,7 @@ def _kernel_run_dir() -> Path:
     is removed even after a killed worker) unless that would make the ZMQ socket paths too
     long (a Dask worker's local directory can be deep): then in the system's /tmp."""
     folder = Path(tempfile.mkdtemp(prefix="tito-k"))
-    if len(str(folder / "k-65535")) <= _IPC_PATH_LIMIT:
+    if len(str(folder / "k-65535")) <= IPC_PATH_LIMIT:
         return folder
     folder.rmdir()
     return Path(tempfile.mkdtemp(prefix="tito-k", dir="/tmp"))

@@ -43,6 +43,20 @@ class ZygoteFailed(TitoError):
     """The zygote could not fork an isolated kernel here (the caller launches one itself)."""
 
 
+IPC_PATH_LIMIT = 100  # a Unix socket's path holds 108 bytes; ZMQ names the kernel's sockets <ip>-<port>
+
+
+def _folder() -> Path:
+    """The zygote's folder, in the current temporary folder (grading's run folder) unless
+    its children's socket paths would be too long there (a Dask worker's local directory
+    can be deep): then in the system's /tmp."""
+    folder = Path(tempfile.mkdtemp(prefix="tito-z"))
+    if len(str(folder / "c-0123456789" / "k-65535")) <= IPC_PATH_LIMIT:
+        return folder
+    folder.rmdir()
+    return Path(tempfile.mkdtemp(prefix="tito-z", dir="/tmp"))
+
+
 class ForkedKernel:
     """A kernel's init (PID 1 of its namespaces) as jupyter_client's provisioner uses a
     Popen: poll, wait, kill, send_signal. It is not this process's child, so it is followed
@@ -86,7 +100,7 @@ class Zygote:
 
     def __init__(self, site: Path, settings: limits.Limits):
         self.site, self.limits = site, settings
-        self.folder = Path(tempfile.mkdtemp(prefix="tito-z"))
+        self.folder = _folder()
         self._lock = threading.Lock()
         self._box = limits.open_box(settings, "kernel zygote")
         check_available()

@@ -8,6 +8,7 @@ on Dask, the scheduler reschedules the tasks of a dead worker itself.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import multiprocessing
 import multiprocessing.util
@@ -28,6 +29,7 @@ from tito.sandbox import zygote
 if TYPE_CHECKING:
     from distributed.security import Security
 
+_PLUGIN = "tito-grading-worker"
 PARALLEL_THRESHOLD = 4  # batches at least this large use several local processes
 LOCAL_RETRIES = 1
 
@@ -35,7 +37,7 @@ LOCAL_RETRIES = 1
 def run(function: Callable, shared: Any, items: list, *, jobs: int = 1, scheduler: str | Cluster | None = None,
         key: Callable[[Any], str] = str) -> Iterator[tuple[Any, Any]]:
     """Yield (item, function(shared, item)) for every item, in completion order."""
-    if scheduler:  # each Dask task makes (and removes) its folders under its worker's local directory
+    if scheduler:  # each Dask worker keeps one run folder in its local directory for the run (GradingWorker)
         yield from _dask(function, shared, items, scheduler, key)
         return
     parallel = jobs > 1 and len(items) >= PARALLEL_THRESHOLD
@@ -221,6 +223,8 @@ def _dask(function: Callable, shared: Any, items: list, scheduler: str | Cluster
     cluster = scheduler if isinstance(scheduler, Cluster) else Cluster(scheduler)
     try:
         from distributed import Client, as_completed
+
+        from tito.workflows.instructor.dask_worker import GradingWorker
     except ImportError as error:
         raise TitoError("Grading on a Dask cluster needs the `distributed` package.",
                         'Install it with `pip install -e ".[cluster]"`.') from error
@@ -235,9 +239,14 @@ def _dask(function: Callable, shared: Any, items: list, scheduler: str | Cluster
                         f"or check the address{certificates}.") from error
     run_id = uuid.uuid4().hex[:8]
     with client:
-        handle = client.scatter(shared, broadcast=True)
-        futures = {client.submit(function, handle, item, key=f"tito-{run_id}-{key(item)}", retries=2): item
-                   for item in items}
-        for future in as_completed(futures):
-            item = futures[future]
-            yield item, future.result()
+        client.register_plugin(GradingWorker(), name=_PLUGIN)  # (before any task)
+        try:
+            handle = client.scatter(shared, broadcast=True)
+            futures = {client.submit(function, handle, item, key=f"tito-{run_id}-{key(item)}", retries=2): item
+                       for item in items}
+            for future in as_completed(futures):
+                item = futures[future]
+                yield item, future.result()
+        finally:
+            with contextlib.suppress(Exception):  # a cluster gone meanwhile: its workers are gone too
+                client.unregister_worker_plugin(_PLUGIN)  # each worker stops its zygote, removes its folder
