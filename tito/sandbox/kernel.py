@@ -20,10 +20,15 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async
+from traitlets import default
 
 from tito.coursedir import intake
 from tito.errors import TitoError
@@ -31,12 +36,54 @@ from tito.sandbox import limits, zygote
 from tito.sandbox.bwrap import RUNNING, TinyTorchSandbox, bwrap_argv, check_available, environment, launcher_environment
 from tito.sandbox.zygote import IPC_PATH_LIMIT
 
+_IOPUB_STEP = 0.05  # seconds to wait for IOPub's first message before asking again
+
+
+class SandboxedKernelClient(AsyncKernelClient):
+    """jupyter_client's client, waiting for a new kernel in short steps: its
+    wait_for_ready waits 0.2 s for IOPub after the first kernel_info reply and then 0.2 s
+    more to flush it, 0.2-0.4 s a kernel. Here it asks again every 0.05 s until both
+    channels answer, then drains only what has already arrived (nbclient keeps only the
+    messages of its own requests)."""
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await ensure_async(self.shell_channel.get_msg(timeout=1))
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:
+                    await ensure_async(self.iopub_channel.get_msg(timeout=_IOPUB_STEP))
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+        while True:
+            try:
+                await ensure_async(self.iopub_channel.get_msg(timeout=0.01))
+            except Empty:
+                break
+
+    wait_for_ready = _async_wait_for_ready
+
 
 class SandboxedKernelManager(AsyncKernelManager):
     """An ipykernel inside the sandbox, with its resource limits. nbgrader's Execute (through
     tito's SandboxedExecute) and tito's own grading start kernels with it."""
 
     site_dir: Path | None = None  # the site, when the settings name none (set by SandboxedExecute)
+
+    @default("client_factory")
+    def _client_factory_default(self) -> type:
+        return SandboxedKernelClient
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
