@@ -18,7 +18,6 @@ import copy
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ from tito.coursedir import intake
 from tito.errors import TitoError
 from tito.sandbox import limits, zygote
 from tito.sandbox.bwrap import RUNNING, TinyTorchSandbox, bwrap_argv, check_available, environment, launcher_environment
-from tito.sandbox.zygote import IPC_PATH_LIMIT
 
 _IOPUB_STEP = 0.05  # seconds to wait for IOPub's first message before asking again
 
@@ -153,10 +151,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         """Move this manager's run folder into `found`'s, where the forked kernel sees it."""
         if found is None:
             return
-        folder = found.child_folder()
-        if len(str(folder / "k-65535")) > IPC_PATH_LIMIT:
-            shutil.rmtree(folder, ignore_errors=True)
-            return
+        folder = found.child_folder()  # (its socket paths fit: see Zygote.folder)
         shutil.rmtree(self._run_dir, ignore_errors=True)  # this manager's own, still empty
         self._run_dir, self._scratch, self._zygote = folder, folder / "work", found
         self.ip, self.connection_file = str(folder / "k"), str(folder / "host.json")
@@ -244,14 +239,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 def _kernel_run_dir() -> Path:
-    """The kernel's run folder, in the current temporary folder (grading's run folder, which
-    is removed even after a killed worker) unless that would make the ZMQ socket paths too
-    long (a Dask worker's local directory can be deep): then in the system's /tmp."""
-    folder = Path(tempfile.mkdtemp(prefix="tito-k"))
-    if len(str(folder / "k-65535")) <= IPC_PATH_LIMIT:
-        return folder
-    folder.rmdir()
-    return Path(tempfile.mkdtemp(prefix="tito-k", dir="/tmp"))
+    """The kernel's run folder (ZMQ names its sockets k-<port> there)."""
+    return zygote.socket_folder("tito-k", "k-65535")
 
 
 def _bytes_in(folder: Path, skip: set[str]) -> int:

@@ -32,7 +32,7 @@ from tito.errors import TitoError
 from tito.sandbox import limits
 from tito.sandbox.bwrap import RUNNING, bwrap_argv, check_available, environment, launcher_environment
 
-ZYGOTE = "_tito_zygote.py"  # its name inside the site folder
+ZYGOTE = "_tito_zygote.py"  # its name inside the zygote's folder
 INSIDE = Path("/run/tito")  # where the zygote sees its folder
 USER = 1000  # the uid of the zygote and its kernels inside (outside: this process's)
 _START_SECONDS = 60.0
@@ -46,15 +46,16 @@ class ZygoteFailed(TitoError):
 IPC_PATH_LIMIT = 100  # a Unix socket's path holds 108 bytes; ZMQ names the kernel's sockets <ip>-<port>
 
 
-def _folder() -> Path:
-    """The zygote's folder, in the current temporary folder (grading's run folder) unless
-    its children's socket paths would be too long there (a Dask worker's local directory
-    can be deep): then in the system's /tmp."""
-    folder = Path(tempfile.mkdtemp(prefix="tito-z"))
-    if len(str(folder / "c-0123456789" / "k-65535")) <= IPC_PATH_LIMIT:
+def socket_folder(prefix: str, deepest_socket: str) -> Path:
+    """A new folder for kernel sockets, in the current temporary folder (grading's run
+    folder, removed even after a killed worker) unless `deepest_socket` inside it would be
+    a path too long for a Unix socket (a Dask worker's local directory can be deep): then
+    in the system's /tmp."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    if len(str(folder / deepest_socket)) <= IPC_PATH_LIMIT:
         return folder
     folder.rmdir()
-    return Path(tempfile.mkdtemp(prefix="tito-z", dir="/tmp"))
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
 
 
 class ForkedKernel:
@@ -100,7 +101,7 @@ class Zygote:
 
     def __init__(self, site: Path, settings: limits.Limits):
         self.site, self.limits = site, settings
-        self.folder = _folder()
+        self.folder = socket_folder("tito-z", "c-0123456789/k-65535")  # (see child_folder)
         self._lock = threading.Lock()
         self._box = limits.open_box(settings, "kernel zygote")
         check_available()
